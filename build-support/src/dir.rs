@@ -1,0 +1,153 @@
+//! Reading a migrations directory from disk: the files, the lock, the populate scripts, and every
+//! problem with them, in one pass.
+//!
+//! Guarantees: no file in the directory is silently ignored; reading never writes anything.
+
+use std::path::{Path, PathBuf};
+
+use crate::lock::{LOCK_FILE, Lock, LockStatus};
+use crate::problem::{Problem, ProblemKind, Problems};
+use crate::{MigrationSet, SourceFile};
+
+/// The name of the populate-scripts folder inside the migrations directory.
+pub const POPULATE_DIR: &str = "populate";
+
+/// Everything read from a migrations directory.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The directory on disk.
+    pub dir: PathBuf,
+    /// The valid migration set, when the files parse and the graph is sound.
+    pub set: Option<MigrationSet>,
+    /// The parsed lock file, when present and well-formed.
+    pub lock: Option<Lock>,
+    /// How the lock compares with the set, when both exist.
+    pub lock_status: Option<LockStatus>,
+    /// The lock file's shown path.
+    pub lock_display: PathBuf,
+    /// Populate scripts (`populate/*.sql`), sorted by name, as on-disk paths.
+    pub populate: Vec<PathBuf>,
+    /// Every problem, errors and warnings, sorted by place.
+    pub problems: Vec<Problem>,
+    /// Every file and folder read (for `rerun-if-changed`).
+    pub inputs: Vec<PathBuf>,
+}
+
+impl Loaded {
+    /// The problems that are errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.is_error())
+    }
+
+    /// The set, or every error found.
+    pub fn into_set(self) -> Result<MigrationSet, Problems> {
+        match self.set {
+            Some(set) if !self.problems.iter().any(Problem::is_error) => Ok(set),
+            _ => Err(Problems(self.problems.into_iter().filter(Problem::is_error).collect())),
+        }
+    }
+}
+
+/// The path shown for `path`: relative to `root` when inside it.
+pub fn display_path(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+}
+
+/// Reads `dir`. Paths in problems are shown relative to `root`. With `strict`, migrations missing
+/// from the lock and a stale lock are errors (for `lock --check` and `migrate-test`); otherwise
+/// warnings (for the build script).
+pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
+    let show = |p: &Path| display_path(root, p);
+    let lock_path = dir.join(LOCK_FILE);
+    let mut loaded = Loaded {
+        dir: dir.to_path_buf(),
+        set: None,
+        lock: None,
+        lock_status: None,
+        lock_display: show(&lock_path),
+        populate: Vec::new(),
+        problems: Vec::new(),
+        inputs: vec![dir.to_path_buf()],
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            let kind = ProblemKind::Lint(format!("cannot read the migrations directory: {e}"));
+            let problem = Problem::error(&show(dir), 0, kind).with_help("create it, or pass `--migrations DIR`");
+            loaded.problems.push(problem);
+            return loaded;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut files = Vec::new();
+    let mut lock_text = None;
+    for path in paths {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if name == POPULATE_DIR && path.is_dir() {
+            loaded.inputs.push(path.clone());
+            loaded.populate = populate_scripts(&path);
+            loaded.inputs.extend(loaded.populate.iter().cloned());
+        } else if name == LOCK_FILE && path.is_file() {
+            loaded.inputs.push(path.clone());
+            match std::fs::read(&path) {
+                Ok(bytes) => lock_text = Some(bytes),
+                Err(e) => loaded.problems.push(read_error(&show(&path), &e)),
+            }
+        } else if name.ends_with(".sql") && path.is_file() {
+            loaded.inputs.push(path.clone());
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push(SourceFile { display: show(&path), bytes }),
+                Err(e) => loaded.problems.push(read_error(&show(&path), &e)),
+            }
+        } else {
+            loaded.problems.push(Problem::error(&show(&path), 0, ProblemKind::StrayFile));
+        }
+    }
+    match MigrationSet::from_files(&files) {
+        Ok(set) => loaded.set = Some(set),
+        Err(Problems(mut p)) => loaded.problems.append(&mut p),
+    }
+    match lock_text {
+        None if !files.is_empty() => {
+            let problem = if strict {
+                Problem::error(&loaded.lock_display, 0, ProblemKind::NoLock)
+            } else {
+                Problem::warning(&loaded.lock_display, 0, ProblemKind::NoLock)
+            };
+            loaded.problems.push(problem);
+        }
+        None => {}
+        Some(bytes) => match std::str::from_utf8(&bytes) {
+            Err(_) => loaded.problems.push(Problem::error(&loaded.lock_display, 0, ProblemKind::NotUtf8)),
+            Ok(text) => match Lock::parse(&loaded.lock_display, text) {
+                Ok(lock) => loaded.lock = Some(lock),
+                Err(mut p) => loaded.problems.append(&mut p),
+            },
+        },
+    }
+    if let (Some(set), Some(lock)) = (&loaded.set, &loaded.lock) {
+        let status = LockStatus::compare(lock, set);
+        loaded.problems.extend(status.problems(set, &loaded.lock_display, strict));
+        loaded.lock_status = Some(status);
+    }
+    loaded.problems.sort_by(|a, b| (&a.location, a.severity).cmp(&(&b.location, b.severity)));
+    loaded
+}
+
+fn read_error(display: &Path, e: &std::io::Error) -> Problem {
+    Problem::error(display, 0, ProblemKind::Lint(format!("cannot read the file: {e}")))
+}
+
+fn populate_scripts(dir: &Path) -> Vec<PathBuf> {
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .collect()
+        })
+        .unwrap_or_default();
+    scripts.sort();
+    scripts
+}

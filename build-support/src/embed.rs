@@ -1,0 +1,146 @@
+//! The build-script entry point (SPEC §5): check the migrations directory and its lock, then write
+//! `$OUT_DIR/retort_migrations.rs`, which embeds every migration with `include_str!`.
+//!
+//! Guarantees: **build-support never writes outside `OUT_DIR`**; the generated code is a pure
+//! function of the migrations (deterministic, topological order); every input is listed with
+//! `rerun-if-changed`, even when the check fails, so fixing a file reruns the script.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::MigrationSet;
+use crate::dir::{Loaded, load};
+use crate::problem::Problem;
+
+/// The generated file's name inside `OUT_DIR`.
+pub const GENERATED_FILE: &str = "retort_migrations.rs";
+
+/// Configures the build-script check and embedding of one migrations directory.
+#[derive(Clone, Debug)]
+pub struct Embed {
+    dir: PathBuf,
+}
+
+/// What a successful run produced.
+#[derive(Debug)]
+pub struct Embedded {
+    /// The generated code.
+    pub code: String,
+    /// Warnings to show (`cargo::warning=`).
+    pub warnings: Vec<Problem>,
+    /// Inputs to watch.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// What a failed run found.
+#[derive(Debug)]
+pub struct EmbedFailure {
+    /// Every problem, errors and warnings.
+    pub problems: Vec<Problem>,
+    /// Inputs to watch.
+    pub inputs: Vec<PathBuf>,
+}
+
+impl Embed {
+    /// `dir` is relative to the crate's manifest directory (or absolute).
+    pub fn new(dir: impl Into<PathBuf>) -> Embed {
+        Embed { dir: dir.into() }
+    }
+
+    /// Checks the directory and generates the embedding code; `manifest_dir` anchors the relative
+    /// directory, `root` is what shown paths are relative to.
+    pub fn check(&self, manifest_dir: &Path, root: &Path) -> Result<Embedded, EmbedFailure> {
+        let dir = manifest_dir.join(&self.dir);
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let loaded: Loaded = load(&dir, root, false);
+        let inputs = loaded.inputs.clone();
+        let failed = loaded.errors().next().is_some();
+        match loaded.set {
+            Some(set) if !failed => {
+                Ok(Embedded { code: generate(&set, &dir, root), warnings: loaded.problems, inputs })
+            }
+            _ => Err(EmbedFailure { problems: loaded.problems, inputs }),
+        }
+    }
+
+    /// Runs as a build script: prints `cargo::` directives, writes the generated file into
+    /// `OUT_DIR`, and exits with status 1 after one `cargo::error=` line per problem.
+    pub fn run_or_exit(&self) {
+        let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into()));
+        let Some(out_dir) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
+            eprintln!("error: retort_build::Embed::run_or_exit must run inside a build script (OUT_DIR is not set)");
+            std::process::exit(1);
+        };
+        let root = workspace_root(&manifest_dir);
+        let result = self.check(&manifest_dir, &root);
+        let mut stdout = std::io::stdout().lock();
+        let (inputs, problems) = match &result {
+            Ok(e) => (&e.inputs, &e.warnings),
+            Err(f) => (&f.inputs, &f.problems),
+        };
+        for input in inputs {
+            let _ = writeln!(stdout, "cargo::rerun-if-changed={}", input.display());
+        }
+        for problem in problems {
+            let directive = if problem.is_error() { "error" } else { "warning" };
+            let _ = writeln!(stdout, "cargo::{directive}={}", problem.one_line());
+        }
+        let code = match result {
+            Ok(embedded) => embedded.code,
+            Err(_) => {
+                let _ = stdout.flush();
+                std::process::exit(1);
+            }
+        };
+        let target = out_dir.join(GENERATED_FILE);
+        if std::fs::read_to_string(&target).ok().as_deref() != Some(code.as_str()) {
+            if let Err(e) = std::fs::write(&target, code) {
+                let _ = writeln!(stdout, "cargo::error=cannot write {}: {e}", target.display());
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
+/// The nearest ancestor of `start` (itself included) whose `Cargo.toml` declares `[workspace]`;
+/// `start` when there is none.
+pub fn workspace_root(start: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .unwrap_or(start)
+        .to_path_buf()
+}
+
+/// The Rust expression that builds `retort::Migrations` for `set`, whose files live in `dir`.
+pub fn generate(set: &MigrationSet, dir: &Path, root: &Path) -> String {
+    let shown = crate::dir::display_path(root, dir);
+    let list = |items: &mut dyn Iterator<Item = String>| {
+        let items: Vec<String> = items.map(|s| format!("{s:?}")).collect();
+        format!("&[{}]", items.join(", "))
+    };
+    let mut out = format!(
+        "// @generated by retort-build from `{}`. Do not edit: change the migrations instead.\nretort::Migrations::new(&[\n",
+        shown.display()
+    );
+    for m in set.in_order() {
+        let name = m.file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let path = dir.join(name);
+        out.push_str("    retort::EmbeddedMigration {\n");
+        out.push_str(&format!("        file: {:?},\n", m.file.display().to_string()));
+        out.push_str(&format!("        revision: {:?},\n", m.revision.as_str()));
+        out.push_str(&format!("        parents: {},\n", list(&mut m.parents.iter().map(|r| r.to_string()))));
+        out.push_str(&format!("        depends_on: {},\n", list(&mut m.depends_on.iter().map(|r| r.to_string()))));
+        out.push_str(&format!("        branch_labels: {},\n", list(&mut m.branch_labels.iter().cloned())));
+        out.push_str(&format!("        message: {:?},\n", m.message));
+        out.push_str(&format!("        checksum: {:?},\n", set.checksum(&m.revision)));
+        out.push_str(&format!("        transaction: {:?},\n", m.transaction.as_str()));
+        out.push_str(&format!("        irreversible: {:?},\n", m.irreversible.as_deref()));
+        out.push_str(&format!("        source: include_str!({:?}),\n", path.display().to_string()));
+        out.push_str("    },\n");
+    }
+    out.push_str("])\n");
+    out
+}

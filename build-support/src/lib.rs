@@ -1,0 +1,29 @@
+//! `retort-build`: the migration-directory model of Retort, with no database dependency.
+//!
+//! One parser (`migration::parse`), one checksum (`checksum::checksum`), one graph (`Graph`):
+//! the build script, the runtime crate `retort` and the `cargo xtask` CLI all call these and
+//! never re-implement them.
+
+mod checksum;
+mod dir;
+mod embed;
+mod graph;
+pub mod lint;
+mod lock;
+pub mod migration;
+mod problem;
+mod revision;
+mod set;
+pub mod sql;
+mod text;
+
+pub use checksum::{checksum, sha256_text};
+pub use dir::{Loaded, POPULATE_DIR, display_path, load};
+pub use embed::{Embed, EmbedFailure, Embedded, GENERATED_FILE, generate, workspace_root};
+pub use graph::{Graph, ResolveError};
+pub use lock::{LOCK_FILE, Lock, LockEntry, LockStatus};
+pub use migration::{Migration, Section, TableAffected, TransactionMode, Waiver, WaiverKind};
+pub use problem::{Location, Problem, ProblemKind, Problems, Severity};
+pub use revision::RevisionId;
+pub use set::{MigrationSet, SourceFile};
+pub use text::{normalize_file, normalize_section};

@@ -1,0 +1,511 @@
+//! The migration file format (SPEC §2): `Migration` and its parser, the only one in Retort.
+//!
+//! Guarantees: `parse` never panics; it returns a `Migration` only when every rule holds, and
+//! otherwise every problem it found, each with its file and line and the fix.
+
+use std::path::Path;
+
+use crate::RevisionId;
+use crate::problem::{Problem, ProblemKind};
+use crate::text::{normalize_file, normalize_section};
+
+/// Whether a migration runs inside a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransactionMode {
+    /// One transaction for the migration and its history row (the default).
+    PerMigration,
+    /// `Transaction: none`: statements run outside any transaction.
+    None,
+}
+
+impl TransactionMode {
+    /// The name used in the checksum encoding and generated code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionMode::PerMigration => "per-migration",
+            TransactionMode::None => "none",
+        }
+    }
+}
+
+/// What a lint waiver allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WaiverKind {
+    /// `Allow: data-change: …`: INSERT/UPDATE/DELETE/REPLACE in `up`.
+    DataChange,
+    /// `Allow: destructive: …`: DROP TABLE / DROP COLUMN in `up`.
+    Destructive,
+}
+
+/// An `Allow:` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// What it allows.
+    pub kind: WaiverKind,
+    /// Why.
+    pub reason: String,
+}
+
+/// One `- table: what` entry under `Tables affected`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableAffected {
+    /// The table.
+    pub table: String,
+    /// What happens to it.
+    pub change: String,
+    /// Its line in the file.
+    pub line: usize,
+}
+
+/// A section's SQL, normalised, and the file line its first line is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// Normalised text (see `text::normalize_section`).
+    pub sql: String,
+    /// 1-based file line of the first line of `sql`.
+    pub line: usize,
+}
+
+impl Section {
+    /// The file line of a byte offset inside `sql`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line + self.sql[..offset.min(self.sql.len())].matches('\n').count()
+    }
+}
+
+/// A parsed migration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Migration {
+    /// The file, as shown to the user.
+    pub file: std::path::PathBuf,
+    /// Its revision.
+    pub revision: RevisionId,
+    /// The header's first line.
+    pub message: String,
+    /// `Revises`: empty for a root, two or more for a merge.
+    pub parents: Vec<RevisionId>,
+    /// `Depends On`.
+    pub depends_on: Vec<RevisionId>,
+    /// `Branch Labels`.
+    pub branch_labels: Vec<String>,
+    /// `Create Date`, as written.
+    pub create_date: String,
+    /// The `Tables affected` list.
+    pub tables_affected: Vec<TableAffected>,
+    /// `Transaction`.
+    pub transaction: TransactionMode,
+    /// `Irreversible`: the reason.
+    pub irreversible: Option<String>,
+    /// `Allow` lines.
+    pub waivers: Vec<Waiver>,
+    /// The `-- migrate:up` section.
+    pub up: Section,
+    /// The `-- migrate:down` section; `None` exactly when irreversible.
+    pub down: Option<Section>,
+    /// 1-based line of each header key, for diagnostics.
+    pub key_lines: Vec<(&'static str, usize)>,
+}
+
+impl Migration {
+    /// True for a merge migration (two or more parents).
+    pub fn is_merge(&self) -> bool {
+        self.parents.len() >= 2
+    }
+
+    /// The line of header key `key`, or 1 when absent.
+    pub fn line_of_key(&self, key: &str) -> usize {
+        self.key_lines.iter().find(|(k, _)| *k == key).map_or(1, |&(_, line)| line)
+    }
+
+    /// True when an `Allow:` waiver of `kind` is present.
+    pub fn allows(&self, kind: WaiverKind) -> bool {
+        self.waivers.iter().any(|w| w.kind == kind)
+    }
+
+    /// The `<slug>` part of the file name.
+    pub fn slug(&self) -> String {
+        let name = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        name.split_once('_').map_or(String::new(), |(_, slug)| slug.to_string())
+    }
+}
+
+/// Header keys, in the order the template writes them.
+pub const KEYS: [&str; 9] = [
+    "Revision ID",
+    "Revises",
+    "Create Date",
+    "Depends On",
+    "Branch Labels",
+    "Tables affected",
+    "Transaction",
+    "Irreversible",
+    "Allow",
+];
+
+/// Splits a migration file name into its revision and slug.
+pub fn parse_file_name(name: &str) -> Option<(RevisionId, &str)> {
+    let stem = name.strip_suffix(".sql")?;
+    let (revision, slug) = stem.split_once('_')?;
+    let slug_ok = !slug.is_empty() && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    Some((RevisionId::parse(revision)?, slug)).filter(|_| slug_ok)
+}
+
+/// Parses one migration file. `display` is the path shown in diagnostics; its file name must be
+/// `<revision>_<slug>.sql`.
+pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
+    let err = |line: usize, kind: ProblemKind| Problem::error(display, line, kind);
+    let name = display.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let Some((file_revision, _)) = parse_file_name(name) else {
+        return Err(vec![err(0, ProblemKind::BadFileName)]);
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => normalize_file(text),
+        Err(e) => {
+            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+            return Err(vec![err(line, ProblemKind::NotUtf8)]);
+        }
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut parser = Parser { display, problems: Vec::new(), file_revision, seen: Vec::new() };
+    let header_end =
+        lines.iter().position(|l| !l.trim_start().starts_with("--") || marker(l).is_some()).unwrap_or(lines.len());
+    let header = parser.header(&lines[..header_end]);
+    let (up, down) = parser.sections(&lines, header_end);
+    let mut problems = parser.problems;
+    let Some(header) = header else { return Err(problems) };
+    for key in ["Revision ID", "Revises", "Create Date"] {
+        if !header.has(key) {
+            problems.push(err(1, ProblemKind::MissingKey(key)));
+        }
+    }
+    let is_merge = header.parents.len() >= 2;
+    if !is_merge && !header.has("Tables affected") {
+        problems.push(err(1, ProblemKind::MissingKey("Tables affected")));
+    }
+    let up = match up {
+        None => {
+            problems.push(err(lines.len(), ProblemKind::MissingUp));
+            None
+        }
+        Some(section) if !is_merge && only_comments(&section.sql) => {
+            problems.push(err(section.line.saturating_sub(1).max(1), ProblemKind::EmptyUp));
+            None
+        }
+        Some(section) => Some(section),
+    };
+    match (&down, &header.irreversible) {
+        (None, None) => problems.push(err(lines.len(), ProblemKind::MissingDown)),
+        (Some(section), Some(_)) => {
+            problems.push(err(section.line.saturating_sub(1).max(1), ProblemKind::DownInIrreversible))
+        }
+        _ => {}
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let up = up.expect("checked above");
+    Ok(Migration {
+        file: display.to_path_buf(),
+        revision: file_revision,
+        message: header.message,
+        parents: header.parents,
+        depends_on: header.depends_on,
+        branch_labels: header.branch_labels,
+        create_date: header.create_date,
+        tables_affected: header.tables_affected,
+        transaction: header.transaction.unwrap_or(TransactionMode::PerMigration),
+        irreversible: header.irreversible,
+        waivers: header.waivers,
+        up,
+        down,
+        key_lines: header.key_lines,
+    })
+}
+
+fn only_comments(sql: &str) -> bool {
+    crate::sql::tokenize(sql).is_empty()
+}
+
+/// The section name of a `-- migrate:<name>` marker line.
+fn marker(line: &str) -> Option<&str> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    rest.strip_prefix("migrate:").map(str::trim)
+}
+
+#[derive(Default)]
+struct Header {
+    message: String,
+    parents: Vec<RevisionId>,
+    depends_on: Vec<RevisionId>,
+    branch_labels: Vec<String>,
+    create_date: String,
+    tables_affected: Vec<TableAffected>,
+    transaction: Option<TransactionMode>,
+    irreversible: Option<String>,
+    waivers: Vec<Waiver>,
+    key_lines: Vec<(&'static str, usize)>,
+}
+
+impl Header {
+    fn has(&self, key: &str) -> bool {
+        self.key_lines.iter().any(|(k, _)| *k == key)
+    }
+}
+
+struct Parser<'a> {
+    display: &'a Path,
+    problems: Vec<Problem>,
+    file_revision: RevisionId,
+    seen: Vec<(&'static str, usize)>,
+}
+
+impl Parser<'_> {
+    fn error(&mut self, line: usize, kind: ProblemKind) {
+        self.problems.push(Problem::error(self.display, line, kind));
+    }
+
+    fn header(&mut self, lines: &[&str]) -> Option<Header> {
+        if lines.is_empty() {
+            self.error(1, ProblemKind::MissingHeader);
+            return None;
+        }
+        let mut h = Header::default();
+        let content = |l: &str| -> String {
+            let rest = l.trim_start().strip_prefix("--").unwrap_or_default();
+            rest.strip_prefix(' ').unwrap_or(rest).trim_end().to_string()
+        };
+        h.message = content(lines[0]).trim().to_string();
+        if h.message.is_empty() {
+            self.error(1, ProblemKind::MissingMessage);
+        }
+        let mut in_tables = false;
+        let mut in_note = false;
+        for (index, raw) in lines.iter().enumerate().skip(1) {
+            let line_no = index + 1;
+            let line = content(raw);
+            let trimmed = line.trim();
+            if trimmed.is_empty() {
+                in_tables = false;
+                in_note = false;
+                continue;
+            }
+            if in_tables {
+                if let Some(item) = trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix('-')) {
+                    let (table, change) = item.split_once(':').unwrap_or((item, ""));
+                    h.tables_affected.push(TableAffected {
+                        table: table.trim().trim_matches(|c| c == '"' || c == '`').to_string(),
+                        change: change.trim().to_string(),
+                        line: line_no,
+                    });
+                    continue;
+                }
+                in_tables = false;
+            }
+            if in_note || trimmed.starts_with("IMPORTANT:") {
+                in_note = true;
+                continue;
+            }
+            let Some((key, value)) = key_like(trimmed) else { continue };
+            let Some(&known) = KEYS.iter().find(|k| **k == key) else {
+                self.error(line_no, ProblemKind::UnknownKey { key: key.to_string(), suggestion: suggest(key) });
+                continue;
+            };
+            if known != "Allow" {
+                if let Some(&(_, first_line)) = self.seen.iter().find(|(k, _)| *k == known) {
+                    self.error(line_no, ProblemKind::DuplicateKey { key: known, first_line });
+                    continue;
+                }
+            }
+            self.seen.push((known, line_no));
+            h.key_lines.push((known, line_no));
+            let value = value.trim();
+            match known {
+                "Revision ID" => {
+                    if RevisionId::parse(value) != Some(self.file_revision) {
+                        let kind =
+                            ProblemKind::RevisionMismatch { header: value.to_string(), file: self.file_revision };
+                        self.error(line_no, kind);
+                    }
+                }
+                "Revises" => h.parents = self.revisions(line_no, "Revises", value),
+                "Depends On" => h.depends_on = self.revisions(line_no, "Depends On", value),
+                "Branch Labels" => {
+                    for label in value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                        if label.contains('@') || label.contains(char::is_whitespace) {
+                            let reason = format!("label `{label}` must not contain `@` or spaces");
+                            self.error(line_no, ProblemKind::BadValue { key: "Branch Labels", reason });
+                        } else {
+                            h.branch_labels.push(label.to_string());
+                        }
+                    }
+                }
+                "Create Date" => {
+                    if !is_rfc3339_utc(value) {
+                        let reason = format!("`{value}` is not an RFC 3339 UTC time");
+                        self.error(line_no, ProblemKind::BadValue { key: "Create Date", reason });
+                    }
+                    h.create_date = value.to_string();
+                }
+                "Tables affected" => {
+                    in_tables = true;
+                    if !value.is_empty() {
+                        let reason = "list the tables on the following lines as `- table: what`".to_string();
+                        self.error(line_no, ProblemKind::BadValue { key: "Tables affected", reason });
+                    }
+                }
+                "Transaction" => {
+                    if value == "none" {
+                        h.transaction = Some(TransactionMode::None);
+                    } else {
+                        let reason = format!("`{value}` is not `none`");
+                        self.error(line_no, ProblemKind::BadValue { key: "Transaction", reason });
+                    }
+                }
+                "Irreversible" => {
+                    if value.is_empty() {
+                        let reason = "the reason is missing".to_string();
+                        self.error(line_no, ProblemKind::BadValue { key: "Irreversible", reason });
+                    }
+                    h.irreversible = Some(value.to_string());
+                }
+                "Allow" => {
+                    let parsed = value.split_once(':').and_then(|(kind, reason)| {
+                        let kind = match kind.trim() {
+                            "data-change" => WaiverKind::DataChange,
+                            "destructive" => WaiverKind::Destructive,
+                            _ => return None,
+                        };
+                        Some(Waiver { kind, reason: reason.trim().to_string() }).filter(|w| !w.reason.is_empty())
+                    });
+                    match parsed {
+                        Some(waiver) => h.waivers.push(waiver),
+                        None => {
+                            let reason = format!("`{value}` is not `data-change: <reason>` or `destructive: <reason>`");
+                            self.error(line_no, ProblemKind::BadValue { key: "Allow", reason });
+                        }
+                    }
+                }
+                _ => unreachable!("every key in KEYS is matched"),
+            }
+        }
+        Some(h)
+    }
+
+    fn revisions(&mut self, line: usize, key: &'static str, value: &str) -> Vec<RevisionId> {
+        let mut out: Vec<RevisionId> = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match RevisionId::parse(item) {
+                Some(rev) if out.contains(&rev) => {
+                    let reason = format!("revision {rev} is listed twice");
+                    self.error(line, ProblemKind::BadValue { key, reason });
+                }
+                Some(rev) => out.push(rev),
+                None => {
+                    let reason = format!("`{item}` is not a 12-digit lowercase hex revision");
+                    self.error(line, ProblemKind::BadValue { key, reason });
+                }
+            }
+        }
+        out
+    }
+
+    fn sections(&mut self, lines: &[&str], from: usize) -> (Option<Section>, Option<Section>) {
+        let mut up: Option<(usize, usize)> = None; // (marker index, end index)
+        let mut down: Option<(usize, usize)> = None;
+        let mut current: Option<&'static str> = None;
+        for (index, line) in lines.iter().enumerate().skip(from) {
+            let line_no = index + 1;
+            match marker(line) {
+                Some("up") if up.is_none() && down.is_none() => {
+                    up = Some((index, lines.len()));
+                    current = Some("up");
+                }
+                Some("down") if up.is_some() && down.is_none() => {
+                    if let Some(u) = up.as_mut() {
+                        u.1 = index;
+                    }
+                    down = Some((index, lines.len()));
+                    current = Some("down");
+                }
+                Some("up") => self.error(line_no, ProblemKind::MisplacedSection("up")),
+                Some("down") => self.error(line_no, ProblemKind::MisplacedSection("down")),
+                Some(other) => self.error(line_no, ProblemKind::UnknownSection(format!("-- migrate:{other}"))),
+                None if current.is_none() && !line.trim().is_empty() => {
+                    self.error(line_no, ProblemKind::TextOutsideSections);
+                }
+                None => {}
+            }
+        }
+        let section = |(marker, end): (usize, usize)| {
+            let (sql, skipped) = normalize_section(&lines[marker + 1..end]);
+            Section { sql, line: marker + 2 + skipped }
+        };
+        (up.map(section), down.map(section))
+    }
+}
+
+/// A line that looks like `Key: value` with one to three words, the first capitalised.
+fn key_like(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = line.split_once(':')?;
+    if !(value.is_empty() || value.starts_with(' ')) {
+        return None;
+    }
+    let words: Vec<&str> = key.split(' ').collect();
+    let shaped = (1..=3).contains(&words.len())
+        && words.iter().all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()))
+        && words[0].starts_with(|c: char| c.is_ascii_uppercase());
+    shaped.then_some((key, value))
+}
+
+fn suggest(key: &str) -> Option<&'static str> {
+    let lower = key.to_ascii_lowercase();
+    KEYS.iter()
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|&(d, k)| d <= 3.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            row.push((prev[j] + cost).min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)`, with calendar-valid fields.
+pub fn is_rfc3339_utc(value: &str) -> bool {
+    let (stamp, zone_ok) = if let Some(s) = value.strip_suffix('Z') {
+        (s, true)
+    } else if let Some(s) = value.strip_suffix("+00:00") {
+        (s, true)
+    } else {
+        (value, false)
+    };
+    let Some((date, time)) = stamp.split_once('T') else { return false };
+    let (time, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let num = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten()
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.split(':').collect();
+    if !zone_ok || d.len() != 3 || t.len() != 3 || fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return false;
+    }
+    let (Some(y), Some(mo), Some(day), Some(h), Some(mi), Some(s)) =
+        (num(d[0], 4), num(d[1], 2), num(d[2], 2), num(t[0], 2), num(t[1], 2), num(t[2], 2))
+    else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    (1..=12).contains(&mo) && day >= 1 && day <= days[mo as usize - 1] && h < 24 && mi < 60 && s <= 60
+}

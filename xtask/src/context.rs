@@ -1,0 +1,62 @@
+//! Where the command works: the workspace root (found with `cargo_metadata`, never the current
+//! directory) and the migrations directory, and loading that directory with `retort-build`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use retort_build::{Loaded, MigrationSet};
+
+use crate::output;
+
+/// The workspace and migrations directory a command runs against.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// The migrations directory.
+    pub dir: PathBuf,
+}
+
+impl Context {
+    /// Finds the workspace with `cargo metadata`; `migrations` overrides the directory (relative
+    /// paths are taken from the current directory, as a user typing a path expects).
+    pub fn new(migrations: Option<&Path>) -> anyhow::Result<Context> {
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            cmd.cargo_path(cargo);
+        }
+        let root: PathBuf = cmd
+            .no_deps()
+            .exec()
+            .context("cannot find the cargo workspace (`cargo metadata` failed)")?
+            .workspace_root
+            .into();
+        let dir = match migrations {
+            Some(dir) => std::path::absolute(dir).context("cannot resolve --migrations")?,
+            None => root.join("migrations"),
+        };
+        Ok(Context { root, dir })
+    }
+
+    /// A context for explicit paths (tests and other workspaces).
+    pub fn at(root: &Path, dir: &Path) -> Context {
+        Context { root: root.to_path_buf(), dir: dir.to_path_buf() }
+    }
+
+    /// Reads the directory; `strict` makes a stale lock an error.
+    pub fn load(&self, strict: bool) -> Loaded {
+        retort_build::load(&self.dir, &self.root, strict)
+    }
+
+    /// The migration set, after printing every warning; a `Failure` after printing every error.
+    pub fn set(&self) -> anyhow::Result<MigrationSet> {
+        let loaded = self.load(false);
+        output::diagnostics(&loaded.problems)?;
+        loaded.set.ok_or_else(|| output::Failure("the migrations directory could not be read".into()).into())
+    }
+
+    /// A path as shown to the user.
+    pub fn show(&self, path: &Path) -> PathBuf {
+        retort_build::display_path(&self.root, path)
+    }
+}

@@ -1,0 +1,49 @@
+//! `retort_cli`: the `cargo xtask` commands as a library, so another workspace's xtask can call
+//! `retort_cli::main()` (or `retort_cli::run(args)`) in one line.
+
+mod context;
+mod flags;
+mod graph_cmds;
+mod lock;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use context::Context;
+pub use flags::{Command, Flags};
+pub use output::Failure;
+
+/// Parses the process arguments and runs the command; exit codes per SPEC §9.
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// Parses `args` (the first one is the program name) and runs the command.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let flags = match Flags::try_parse_from(args) {
+        Ok(flags) => flags,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    output::finish(dispatch(flags))
+}
+
+fn dispatch(flags: Flags) -> anyhow::Result<()> {
+    let cx = Context::new(flags.migrations.as_deref())?;
+    match flags.command {
+        Command::Lock(f) => lock::run(&cx, &f),
+        Command::Heads => graph_cmds::heads(&cx),
+        Command::Branches => graph_cmds::branches(&cx),
+        Command::History(f) => graph_cmds::history(&cx, &f),
+        Command::Show(f) => graph_cmds::show(&cx, &f),
+    }
+}

@@ -1,0 +1,87 @@
+//! `cargo xtask lock [--check] [--relock REV]`: writes `retort.lock`, or checks it is fresh.
+//!
+//! Guarantees: `--check` writes nothing; a plain `lock` never silently re-pins a drifted
+//! migration or drops a missing one: each needs `--relock REV`.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use retort_build::{LOCK_FILE, Lock, LockStatus, RevisionId};
+
+use crate::Context;
+use crate::flags::LockFlags;
+use crate::output::{self, fail};
+
+/// Runs `lock`.
+pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
+    let loaded = cx.load(flags.check);
+    let lock_path = cx.dir.join(LOCK_FILE);
+    if flags.check {
+        output::diagnostics(&loaded.problems)?;
+        output::status("Fresh", cx.show(&lock_path).display());
+        return Ok(());
+    }
+    // Problems in the lock file itself are what `lock` repairs; everything else must be fixed first.
+    let blocking: Vec<_> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.location.file != loaded.lock_display)
+        .filter(|p| !matches!(p.kind, retort_build::ProblemKind::Drift { .. } | retort_build::ProblemKind::Unlocked(_)))
+        .cloned()
+        .collect();
+    output::diagnostics(&blocking)?;
+    let set = loaded.set.context("the migrations could not be read")?;
+    let relock: BTreeSet<RevisionId> = flags
+        .relock
+        .iter()
+        .map(|text| relock_target(&set, loaded.lock.as_ref(), text))
+        .collect::<anyhow::Result<_>>()?;
+    let status = loaded.lock.as_ref().map(|lock| LockStatus::compare(lock, &set)).unwrap_or_default();
+    let drifted: Vec<_> = status.drifted.iter().filter(|(r, _, _)| !relock.contains(r)).collect();
+    let missing: Vec<_> = status.missing.iter().filter(|e| !relock.contains(&e.revision)).collect();
+    if !drifted.is_empty() || !missing.is_empty() {
+        let problems = status.problems(&set, &loaded.lock_display, false);
+        let refused: Vec<_> = problems
+            .into_iter()
+            .filter(|p| match &p.kind {
+                retort_build::ProblemKind::Drift { revision, .. } => !relock.contains(revision),
+                retort_build::ProblemKind::MissingLocked { revision, .. } => !relock.contains(revision),
+                _ => false,
+            })
+            .collect();
+        output::diagnostics(&refused)?;
+    }
+    let lock = Lock::of(&set);
+    let text = lock.render();
+    if std::fs::read_to_string(&lock_path).ok().as_deref() == Some(text.as_str()) {
+        output::status("Fresh", format!("{} ({} migrations)", cx.show(&lock_path).display(), lock.entries.len()));
+        return Ok(());
+    }
+    write_atomic(&lock_path, &text)?;
+    for rev in &status.unlocked {
+        output::status("Locked", rev);
+    }
+    for rev in &relock {
+        output::status("Relocked", rev);
+    }
+    output::status("Wrote", format!("{} ({} migrations)", cx.show(&lock_path).display(), lock.entries.len()));
+    Ok(())
+}
+
+fn relock_target(set: &retort_build::MigrationSet, lock: Option<&Lock>, text: &str) -> anyhow::Result<RevisionId> {
+    if let Ok(rev) = set.graph().resolve(text) {
+        return Ok(rev);
+    }
+    let locked = lock.and_then(|l| RevisionId::parse(text).and_then(|r| l.get(&r)).map(|e| e.revision));
+    match locked {
+        Some(rev) => Ok(rev),
+        None => fail(format!("`--relock {text}`: no such revision in the migrations or the lock")),
+    }
+}
+
+/// Writes `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+}

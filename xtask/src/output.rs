@@ -1,0 +1,81 @@
+//! Terminal manners: Cargo-style status lines and rustc-shaped diagnostics on stderr, colour only
+//! on a terminal and never with `NO_COLOR` (anstream decides), results alone on stdout; and the
+//! mapping of outcomes to exit codes (0 success, 1 a check found a problem, 2 usage or internal).
+
+use std::fmt;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use retort_build::{Problem, Severity};
+
+/// An error meaning "a check found a problem" (exit 1); any other error exits 2.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Returns `Err(Failure)` carrying `message`.
+pub fn fail<T>(message: impl Into<String>) -> anyhow::Result<T> {
+    Err(Failure(message.into()).into())
+}
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const STATUS: Style = AnsiColor::Green.on_default().bold();
+const BLUE: Style = AnsiColor::Blue.on_default().bold();
+
+/// Prints a Cargo-style status line: the verb right-aligned in 12 columns, in green.
+pub fn status(verb: &str, rest: impl fmt::Display) {
+    anstream::eprintln!("{STATUS}{verb:>12}{STATUS:#} {rest}");
+}
+
+/// Prints `problem` in rustc's shape.
+pub fn diagnostic(problem: &Problem) {
+    let (word, style) = match problem.severity {
+        Severity::Error => ("error", ERROR),
+        Severity::Warning => ("warning", WARNING),
+    };
+    anstream::eprintln!("{style}{word}{style:#}: {}", problem.kind);
+    anstream::eprintln!("  {BLUE}-->{BLUE:#} {}", problem.location);
+    if let Some(help) = problem.help_text() {
+        anstream::eprintln!("   {BLUE}={BLUE:#} help: {help}");
+    }
+}
+
+/// Prints every problem, then returns a `Failure` if any is an error.
+pub fn diagnostics(problems: &[Problem]) -> anyhow::Result<()> {
+    for p in problems {
+        diagnostic(p);
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    if errors > 0 {
+        return fail(format!("{errors} problem{} found", if errors == 1 { "" } else { "s" }));
+    }
+    Ok(())
+}
+
+/// Prints an error line.
+pub fn error_line(message: impl fmt::Display) {
+    anstream::eprintln!("{ERROR}error{ERROR:#}: {message}");
+}
+
+/// Turns a command's result into the process exit code, printing the error chain.
+pub fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let is_failure = e.downcast_ref::<Failure>().is_some();
+            error_line(&e);
+            for cause in e.chain().skip(1) {
+                anstream::eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(if is_failure { 1 } else { 2 })
+        }
+    }
+}
