@@ -1,0 +1,253 @@
+//! Table-driven tests of the migration parser: each rule of SPEC §2, each error with its line.
+
+use std::path::Path;
+
+use retort_build::migration::parse;
+use retort_build::{Problem, TransactionMode, WaiverKind};
+
+const NAME: &str = "migrations/9b1c0e2f4a77_add_signature_image.sql";
+
+const VALID: &str = "\
+-- Add signature image to user
+--
+-- Revision ID: 9b1c0e2f4a77
+-- Revises: 3f2a9c1b7d4e
+-- Create Date: 2025-10-21T10:30:00Z
+--
+-- Tables affected:
+-- - user: add column signature_image
+--
+-- IMPORTANT: This migration only changes the schema.
+-- No data population script needed.
+
+-- migrate:up
+ALTER TABLE \"user\" ADD COLUMN signature_image TEXT;
+
+-- migrate:down
+ALTER TABLE \"user\" DROP COLUMN signature_image;
+";
+
+fn problems(name: &str, text: &str) -> Vec<Problem> {
+    match parse(Path::new(name), text.as_bytes()) {
+        Ok(m) => panic!("expected an error, parsed {m:?}"),
+        Err(p) => p,
+    }
+}
+
+/// Asserts that `text` fails with exactly one problem on `line` whose message contains `message`.
+fn check_error(text: &str, line: usize, message: &str) {
+    let found = problems(NAME, text);
+    let shown: Vec<String> = found.iter().map(Problem::one_line).collect();
+    assert!(
+        found.iter().any(|p| p.location.line == line && p.kind.to_string().contains(message)),
+        "expected `{message}` at line {line}, got {shown:#?}"
+    );
+    assert!(found.iter().all(|p| p.location.file == Path::new(NAME)), "{shown:#?}");
+    assert!(found.iter().all(|p| p.help_text().is_some()), "every problem has a fix: {shown:#?}");
+}
+
+#[test]
+fn valid_file_parses_every_field() {
+    let m = parse(Path::new(NAME), VALID.as_bytes()).unwrap();
+    assert_eq!(m.revision.as_str(), "9b1c0e2f4a77");
+    assert_eq!(m.message, "Add signature image to user");
+    assert_eq!(m.parents.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["3f2a9c1b7d4e"]);
+    assert_eq!(m.create_date, "2025-10-21T10:30:00Z");
+    assert_eq!(m.tables_affected.len(), 1);
+    assert_eq!(m.tables_affected[0].table, "user");
+    assert_eq!(m.tables_affected[0].change, "add column signature_image");
+    assert_eq!(m.up.sql, "ALTER TABLE \"user\" ADD COLUMN signature_image TEXT;");
+    assert_eq!(m.up.line, 14);
+    assert_eq!(m.down.as_ref().unwrap().line, 17);
+    assert_eq!(m.transaction, TransactionMode::PerMigration);
+    assert!(m.irreversible.is_none());
+    assert_eq!(m.slug(), "add_signature_image");
+}
+
+#[test]
+fn optional_keys_parse() {
+    let text = VALID
+        .replace(
+            "-- Create Date: 2025-10-21T10:30:00Z\n",
+            "-- Create Date: 2025-10-21T10:30:00.123+00:00\n-- Depends On: 111111111111, 222222222222\n\
+             -- Branch Labels: accounts, billing\n-- Transaction: none\n-- Allow: data-change: backfill\n\
+             -- Allow: destructive: drop old column\n",
+        );
+    let m = parse(Path::new(NAME), text.as_bytes()).unwrap();
+    assert_eq!(m.depends_on.len(), 2);
+    assert_eq!(m.branch_labels, ["accounts", "billing"]);
+    assert_eq!(m.transaction, TransactionMode::None);
+    assert!(m.allows(WaiverKind::DataChange) && m.allows(WaiverKind::Destructive));
+}
+
+#[test]
+fn irreversible_has_no_down() {
+    let text = VALID.replace("-- Tables affected:", "-- Irreversible: the old data is gone\n-- Tables affected:");
+    let text = &text[..text.find("-- migrate:down").unwrap()];
+    let m = parse(Path::new(NAME), text.as_bytes()).unwrap();
+    assert_eq!(m.irreversible.as_deref(), Some("the old data is gone"));
+    assert!(m.down.is_none());
+}
+
+#[test]
+fn merge_needs_no_tables_and_may_be_empty() {
+    let text = "-- Merge\n--\n-- Revision ID: 9b1c0e2f4a77\n-- Revises: 111111111111, 222222222222\n\
+                -- Create Date: 2025-10-21T10:30:00Z\n\n-- migrate:up\n\n-- migrate:down\n";
+    let m = parse(Path::new(NAME), text.as_bytes()).unwrap();
+    assert!(m.is_merge());
+    assert_eq!(m.up.sql, "");
+}
+
+#[test]
+fn header_errors() {
+    let cases: &[(&str, &str, usize, &str)] = &[
+        ("-- Revision ID: 9b1c0e2f4a77\n", "", 1, "missing header key `Revision ID`"),
+        ("-- Revises: 3f2a9c1b7d4e\n", "", 1, "missing header key `Revises`"),
+        ("-- Create Date: 2025-10-21T10:30:00Z\n", "", 1, "missing header key `Create Date`"),
+        ("-- Tables affected:\n-- - user: add column signature_image\n", "", 1, "missing header key `Tables affected`"),
+        ("-- Revises: 3f2a9c1b7d4e\n", "-- Revises: 3f2a9c1b7d4e\n-- Revises: 3f2a9c1b7d4e\n", 5, "duplicate header key `Revises` (first on line 4)"),
+        ("-- Revises: 3f2a9c1b7d4e\n", "-- Revisions: 3f2a9c1b7d4e\n", 4, "unknown header key `Revisions`"),
+        ("-- Revision ID: 9b1c0e2f4a77\n", "-- Revision ID: 000000000000\n", 3, "does not match the file name's revision"),
+        ("-- Create Date: 2025-10-21T10:30:00Z\n", "-- Create Date: 2025-13-21T10:30:00Z\n", 5, "not an RFC 3339 UTC time"),
+        ("-- Create Date: 2025-10-21T10:30:00Z\n", "-- Create Date: 2025-10-21 10:30\n", 5, "not an RFC 3339 UTC time"),
+        ("-- Create Date: 2025-10-21T10:30:00Z\n", "-- Create Date: 2025-02-30T10:30:00Z\n", 5, "not an RFC 3339 UTC time"),
+        ("-- Revises: 3f2a9c1b7d4e\n", "-- Revises: 3F2A\n", 4, "`3F2A` is not a 12-digit lowercase hex revision"),
+        ("-- Revises: 3f2a9c1b7d4e\n", "-- Revises: 3f2a9c1b7d4e, 3f2a9c1b7d4e\n", 4, "listed twice"),
+        ("-- Add signature image to user\n", "--\n", 1, "first line must be the migration message"),
+        ("-- Tables affected:\n", "-- Transaction: maybe\n-- Tables affected:\n", 7, "`maybe` is not `none`"),
+        ("-- Tables affected:\n", "-- Allow: everything\n-- Tables affected:\n", 7, "is not `data-change: <reason>`"),
+        ("-- Tables affected:\n", "-- Branch Labels: a b\n-- Tables affected:\n", 7, "must not contain `@` or spaces"),
+    ];
+    for (from, to, line, message) in cases {
+        assert!(VALID.contains(from), "fixture mismatch: {from}");
+        check_error(&VALID.replacen(from, to, 1), *line, message);
+    }
+}
+
+#[test]
+fn unknown_key_suggests_the_known_one() {
+    let found = problems(NAME, &VALID.replace("-- Revises:", "-- Revices:"));
+    assert_eq!(found[0].help_text().as_deref(), Some("did you mean `Revises`?"));
+}
+
+#[test]
+fn free_text_is_not_a_key() {
+    let text = VALID.replace(
+        "-- IMPORTANT: This migration only changes the schema.",
+        "-- This migration only changes the schema: nothing else.\n-- IMPORTANT: Note: even this is fine",
+    );
+    parse(Path::new(NAME), text.as_bytes()).unwrap();
+}
+
+#[test]
+fn section_errors() {
+    let up_start = VALID.find("-- migrate:up").unwrap();
+    let down_start = VALID.find("-- migrate:down").unwrap();
+    let no_down = &VALID[..down_start];
+    let cases: Vec<(String, usize, &str)> = vec![
+        (VALID[..up_start].to_string(), 13, "missing `-- migrate:up` section"),
+        (VALID.replace("ALTER TABLE \"user\" ADD COLUMN signature_image TEXT;", "-- nothing"), 13, "section is empty"),
+        (no_down.to_string(), 16, "missing `-- migrate:down` section"),
+        (VALID.replace("-- Tables affected:", "-- Irreversible: gone\n-- Tables affected:"), 17, "must not have a `-- migrate:down`"),
+        (VALID.replace("-- migrate:down", "-- migrate:up"), 16, "section `-- migrate:up` appears out of place"),
+        (format!("{VALID}-- migrate:down\n"), 18, "section `-- migrate:down` appears out of place"),
+        (VALID.replace("-- migrate:down", "-- migrate:sideways"), 16, "unknown section marker `-- migrate:sideways`"),
+        (VALID.replace("\n\n-- migrate:up", "\nSELECT 1;\n-- migrate:up"), 12, "text outside the header"),
+        (format!("SELECT 1;\n{VALID}"), 1, "migration has no header"),
+        (VALID.replace("-- Irreversible", "x").replace("-- Tables affected:", "-- Irreversible:\n-- Tables affected:"), 7, "the reason is missing"),
+    ];
+    for (text, line, message) in cases {
+        check_error(&text, line, message);
+    }
+}
+
+#[test]
+fn file_level_errors() {
+    let found = problems("migrations/create_user.sql", VALID);
+    assert!(found[0].kind.to_string().contains("file name must be"), "{found:?}");
+    let found = problems("migrations/9B1C0E2F4A77_x.sql", VALID);
+    assert!(found[0].kind.to_string().contains("file name must be"), "{found:?}");
+    let mut bytes = VALID.as_bytes().to_vec();
+    bytes.splice(VALID.find("TEXT;").unwrap()..VALID.find("TEXT;").unwrap(), [0xff, 0xfe]);
+    let found = parse(Path::new(NAME), &bytes).unwrap_err();
+    assert_eq!(found[0].location.line, 14);
+    assert_eq!(found[0].kind.to_string(), "file is not valid UTF-8");
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let text = VALID.replace("-- Revises:", "-- Revices:").replace("2025-10-21T10:30:00Z", "yesterday");
+    let text = &text[..text.find("-- migrate:down").unwrap()];
+    let found = problems(NAME, text);
+    let messages: Vec<String> = found.iter().map(|p| p.kind.to_string()).collect();
+    for expected in ["unknown header key `Revices`", "not an RFC 3339", "missing header key `Revises`", "missing `-- migrate:down`"] {
+        assert!(messages.iter().any(|m| m.contains(expected)), "{expected} in {messages:#?}");
+    }
+}
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rev() -> impl Strategy<Value = String> {
+        "[0-9a-f]{12}"
+    }
+
+    proptest! {
+        /// A rendered migration parses back to the same fields.
+        #[test]
+        fn render_then_parse(
+            revision in rev(),
+            parents in proptest::collection::btree_set(rev(), 0..3),
+            message in "[A-Za-z][A-Za-z0-9 ,.()-]{0,40}",
+            tables in proptest::collection::vec(("[a-z_]{1,10}", "[a-z ]{0,20}"), 1..4),
+            up in "[A-Za-z0-9 (),;'\n_]{1,60}",
+            down in proptest::option::of("[A-Za-z0-9 (),;'\n_]{0,60}"),
+            crlf in any::<bool>(),
+        ) {
+            let up = format!("CREATE TABLE t(x);\n{up}");
+            let parents: Vec<String> = parents.into_iter().filter(|p| *p != revision).collect();
+            let mut text = format!("-- {message}\n--\n-- Revision ID: {revision}\n-- Revises: {}\n-- Create Date: 2025-01-02T03:04:05Z\n", parents.join(", "));
+            if down.is_none() {
+                text.push_str("-- Irreversible: data is discarded\n");
+            }
+            text.push_str("--\n-- Tables affected:\n");
+            for (t, what) in &tables {
+                text.push_str(&format!("-- - {t}: {what}\n"));
+            }
+            text.push_str(&format!("\n-- migrate:up\n{up}\n"));
+            if let Some(down) = &down {
+                text.push_str(&format!("\n-- migrate:down\n{down}\n"));
+            }
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            let name = format!("migrations/{revision}_generated.sql");
+            let m = parse(Path::new(&name), text.as_bytes()).map_err(|p| TestCaseError::fail(format!("{p:?}")))?;
+            prop_assert_eq!(m.revision.as_str(), revision.as_str());
+            prop_assert_eq!(m.message.as_str(), message.trim());
+            prop_assert_eq!(m.parents.iter().map(|r| r.to_string()).collect::<Vec<_>>(), parents);
+            prop_assert_eq!(m.tables_affected.len(), tables.len());
+            prop_assert_eq!(m.up.sql, retort_build::normalize_section(&up.lines().collect::<Vec<_>>()).0);
+            prop_assert_eq!(m.down.map(|d| d.sql), down.map(|d| retort_build::normalize_section(&d.lines().collect::<Vec<_>>()).0));
+        }
+
+        /// Arbitrary bytes never panic the parser.
+        #[test]
+        fn arbitrary_input_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse(Path::new(NAME), &bytes);
+        }
+
+        /// Mutations of a valid file never panic and, when they fail, name a line in the file.
+        #[test]
+        fn mutated_files_fail_with_lines(cut in 0..VALID.len(), insert in "[-a-zA-Z: \n]{0,12}") {
+            let mut text = VALID.to_string();
+            let cut = (0..=cut).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            text.insert_str(cut, &insert);
+            if let Err(found) = parse(Path::new(NAME), text.as_bytes()) {
+                let lines = text.lines().count() + 1;
+                prop_assert!(found.iter().all(|p| p.location.line <= lines));
+            }
+        }
+    }
+}
