@@ -126,10 +126,22 @@ pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
             },
         },
     }
-    if let (Some(set), Some(lock)) = (&loaded.set, &loaded.lock) {
-        let status = LockStatus::compare(lock, set);
-        loaded.problems.extend(status.problems(set, &loaded.lock_display, strict));
-        loaded.lock_status = Some(status);
+    match (&loaded.set, &loaded.lock) {
+        (Some(set), Some(lock)) => {
+            let status = LockStatus::compare(lock, set);
+            loaded.problems.extend(status.problems(set, &loaded.lock_display, strict));
+            loaded.lock_status = Some(status);
+        }
+        (None, Some(lock)) => {
+            // The set is broken; a locked file that is gone is still worth naming, since it is
+            // often why the graph broke.
+            let present: Vec<&std::ffi::OsStr> = files.iter().filter_map(|f| f.display.file_name()).collect();
+            for entry in lock.entries.iter().filter(|e| !present.contains(&std::ffi::OsStr::new(&e.file))) {
+                let kind = ProblemKind::MissingLocked { revision: entry.revision, file: entry.file.clone() };
+                loaded.problems.push(Problem::error(&loaded.lock_display, 0, kind));
+            }
+        }
+        _ => {}
     }
     loaded.problems.sort_by(|a, b| (&a.location, a.severity).cmp(&(&b.location, b.severity)));
     loaded

@@ -13,7 +13,8 @@ pub fn rev(tag: &str) -> String {
 /// A valid migration file text for `tag` revising `parents` (tags), with optional extra header lines.
 pub fn text(tag: &str, parents: &[&str], extra: &str) -> String {
     let parents: Vec<String> = parents.iter().map(|p| rev(p)).collect();
-    let tables = if parents.len() >= 2 { String::new() } else { format!("-- Tables affected:\n-- - t_{tag}: create table\n") };
+    let tables =
+        if parents.len() >= 2 { String::new() } else { format!("-- Tables affected:\n-- - t_{tag}: create table\n") };
     let up = if parents.len() >= 2 { String::new() } else { format!("CREATE TABLE t_{tag} (id INTEGER PRIMARY KEY);") };
     let down = if parents.len() >= 2 { String::new() } else { format!("DROP TABLE t_{tag};") };
     format!(
@@ -25,7 +26,10 @@ pub fn text(tag: &str, parents: &[&str], extra: &str) -> String {
 
 /// The source file of `text(tag, parents, extra)`.
 pub fn file(tag: &str, parents: &[&str], extra: &str) -> SourceFile {
-    SourceFile { display: PathBuf::from(format!("migrations/{}_m_{tag}.sql", rev(tag))), bytes: text(tag, parents, extra).into_bytes() }
+    SourceFile {
+        display: PathBuf::from(format!("migrations/{}_m_{tag}.sql", rev(tag))),
+        bytes: text(tag, parents, extra).into_bytes(),
+    }
 }
 
 /// Parses one fixture migration.

@@ -90,7 +90,12 @@ fn resolve_revisions_prefixes_and_labels() {
     for (text, message) in cases {
         assert_eq!(g.resolve(text).unwrap_err().to_string(), *message, "{text}");
     }
-    let forked = MigrationSet::from_files(&[file("a", &[], "-- Branch Labels: root\n"), file("b", &["a"], ""), file("c", &["a"], "")]).unwrap();
+    let forked = MigrationSet::from_files(&[
+        file("a", &[], "-- Branch Labels: root\n"),
+        file("b", &["a"], ""),
+        file("c", &["a"], ""),
+    ])
+    .unwrap();
     assert!(matches!(forked.graph().resolve("root@head"), Err(ResolveError::AmbiguousLabelHead { .. })));
 }
 
@@ -106,11 +111,26 @@ fn graph_errors() {
         f
     };
     let cases: Vec<(Vec<SourceFile>, &str)> = vec![
-        (vec![file("a", &[], ""), file("b", &["a"], ""), duplicate], "migrations/b00000000000_copy.sql:3: duplicate revision b00000000000: also defined in migrations/b00000000000_m_b.sql"),
-        (vec![file("a", &[], ""), file("b", &["c"], "")], "migrations/b00000000000_m_b.sql:4: `Revises` names unknown revision c00000000000"),
-        (vec![file("a", &[], &format!("-- Depends On: {}\n", rev("f")))], "migrations/a00000000000_m_a.sql:6: `Depends On` names unknown revision f00000000000"),
-        (vec![file("a", &["c"], ""), file("b", &["a"], ""), file("c", &["b"], "")], "revision cycle: b00000000000 -> c00000000000 -> a00000000000 -> b00000000000"),
-        (vec![file("a", &[], "-- Branch Labels: x\n"), file("b", &["a"], "-- Branch Labels: x\n")], "branch label `x` is also used by a00000000000"),
+        (
+            vec![file("a", &[], ""), file("b", &["a"], ""), duplicate],
+            "migrations/b00000000000_copy.sql:3: duplicate revision b00000000000: also defined in migrations/b00000000000_m_b.sql",
+        ),
+        (
+            vec![file("a", &[], ""), file("b", &["c"], "")],
+            "migrations/b00000000000_m_b.sql:4: `Revises` names unknown revision c00000000000",
+        ),
+        (
+            vec![file("a", &[], &format!("-- Depends On: {}\n", rev("f")))],
+            "migrations/a00000000000_m_a.sql:6: `Depends On` names unknown revision f00000000000",
+        ),
+        (
+            vec![file("a", &["c"], ""), file("b", &["a"], ""), file("c", &["b"], "")],
+            "revision cycle: b00000000000 -> c00000000000 -> a00000000000 -> b00000000000",
+        ),
+        (
+            vec![file("a", &[], "-- Branch Labels: x\n"), file("b", &["a"], "-- Branch Labels: x\n")],
+            "branch label `x` is also used by a00000000000",
+        ),
     ];
     for (files, expected) in cases {
         let found = errors(&files);

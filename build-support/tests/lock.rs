@@ -26,7 +26,11 @@ fn malformed_lines_are_errors_with_line_numbers() {
         (good.replace("version 1", "version 2"), 2, "unsupported or repeated `version 2`"),
         (good.replace("version 1\n", ""), 1, "missing `version 1` line"),
         (good.replace(lines[2], ""), 4, "unexpected"),
-        (good.replace(lines[3], &lines[3].replace("sha256:", "md5:")), 4, "expected `<revision> sha256:<64 hex> <file>.sql`"),
+        (
+            good.replace(lines[3], &lines[3].replace("sha256:", "md5:")),
+            4,
+            "expected `<revision> sha256:<64 hex> <file>.sql`",
+        ),
         (good.replace(lines[4], &lines[4][..20]), 5, "unexpected"),
         (format!("{good}garbage\n"), 6, "unexpected `garbage`"),
         (good.replace(lines[3], &lines[3].replace("a0000", "f0000")), 3, "`total` does not match"),

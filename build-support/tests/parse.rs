@@ -66,13 +66,12 @@ fn valid_file_parses_every_field() {
 
 #[test]
 fn optional_keys_parse() {
-    let text = VALID
-        .replace(
-            "-- Create Date: 2025-10-21T10:30:00Z\n",
-            "-- Create Date: 2025-10-21T10:30:00.123+00:00\n-- Depends On: 111111111111, 222222222222\n\
+    let text = VALID.replace(
+        "-- Create Date: 2025-10-21T10:30:00Z\n",
+        "-- Create Date: 2025-10-21T10:30:00.123+00:00\n-- Depends On: 111111111111, 222222222222\n\
              -- Branch Labels: accounts, billing\n-- Transaction: none\n-- Allow: data-change: backfill\n\
              -- Allow: destructive: drop old column\n",
-        );
+    );
     let m = parse(Path::new(NAME), text.as_bytes()).unwrap();
     assert_eq!(m.depends_on.len(), 2);
     assert_eq!(m.branch_labels, ["accounts", "billing"]);
@@ -105,12 +104,32 @@ fn header_errors() {
         ("-- Revises: 3f2a9c1b7d4e\n", "", 1, "missing header key `Revises`"),
         ("-- Create Date: 2025-10-21T10:30:00Z\n", "", 1, "missing header key `Create Date`"),
         ("-- Tables affected:\n-- - user: add column signature_image\n", "", 1, "missing header key `Tables affected`"),
-        ("-- Revises: 3f2a9c1b7d4e\n", "-- Revises: 3f2a9c1b7d4e\n-- Revises: 3f2a9c1b7d4e\n", 5, "duplicate header key `Revises` (first on line 4)"),
+        (
+            "-- Revises: 3f2a9c1b7d4e\n",
+            "-- Revises: 3f2a9c1b7d4e\n-- Revises: 3f2a9c1b7d4e\n",
+            5,
+            "duplicate header key `Revises` (first on line 4)",
+        ),
         ("-- Revises: 3f2a9c1b7d4e\n", "-- Revisions: 3f2a9c1b7d4e\n", 4, "unknown header key `Revisions`"),
-        ("-- Revision ID: 9b1c0e2f4a77\n", "-- Revision ID: 000000000000\n", 3, "does not match the file name's revision"),
-        ("-- Create Date: 2025-10-21T10:30:00Z\n", "-- Create Date: 2025-13-21T10:30:00Z\n", 5, "not an RFC 3339 UTC time"),
+        (
+            "-- Revision ID: 9b1c0e2f4a77\n",
+            "-- Revision ID: 000000000000\n",
+            3,
+            "does not match the file name's revision",
+        ),
+        (
+            "-- Create Date: 2025-10-21T10:30:00Z\n",
+            "-- Create Date: 2025-13-21T10:30:00Z\n",
+            5,
+            "not an RFC 3339 UTC time",
+        ),
         ("-- Create Date: 2025-10-21T10:30:00Z\n", "-- Create Date: 2025-10-21 10:30\n", 5, "not an RFC 3339 UTC time"),
-        ("-- Create Date: 2025-10-21T10:30:00Z\n", "-- Create Date: 2025-02-30T10:30:00Z\n", 5, "not an RFC 3339 UTC time"),
+        (
+            "-- Create Date: 2025-10-21T10:30:00Z\n",
+            "-- Create Date: 2025-02-30T10:30:00Z\n",
+            5,
+            "not an RFC 3339 UTC time",
+        ),
         ("-- Revises: 3f2a9c1b7d4e\n", "-- Revises: 3F2A\n", 4, "`3F2A` is not a 12-digit lowercase hex revision"),
         ("-- Revises: 3f2a9c1b7d4e\n", "-- Revises: 3f2a9c1b7d4e, 3f2a9c1b7d4e\n", 4, "listed twice"),
         ("-- Add signature image to user\n", "--\n", 1, "first line must be the migration message"),
@@ -148,13 +167,23 @@ fn section_errors() {
         (VALID[..up_start].to_string(), 13, "missing `-- migrate:up` section"),
         (VALID.replace("ALTER TABLE \"user\" ADD COLUMN signature_image TEXT;", "-- nothing"), 13, "section is empty"),
         (no_down.to_string(), 16, "missing `-- migrate:down` section"),
-        (VALID.replace("-- Tables affected:", "-- Irreversible: gone\n-- Tables affected:"), 17, "must not have a `-- migrate:down`"),
+        (
+            VALID.replace("-- Tables affected:", "-- Irreversible: gone\n-- Tables affected:"),
+            17,
+            "must not have a `-- migrate:down`",
+        ),
         (VALID.replace("-- migrate:down", "-- migrate:up"), 16, "section `-- migrate:up` appears out of place"),
         (format!("{VALID}-- migrate:down\n"), 18, "section `-- migrate:down` appears out of place"),
         (VALID.replace("-- migrate:down", "-- migrate:sideways"), 16, "unknown section marker `-- migrate:sideways`"),
         (VALID.replace("\n\n-- migrate:up", "\nSELECT 1;\n-- migrate:up"), 12, "text outside the header"),
         (format!("SELECT 1;\n{VALID}"), 1, "migration has no header"),
-        (VALID.replace("-- Irreversible", "x").replace("-- Tables affected:", "-- Irreversible:\n-- Tables affected:"), 7, "the reason is missing"),
+        (
+            VALID
+                .replace("-- Irreversible", "x")
+                .replace("-- Tables affected:", "-- Irreversible:\n-- Tables affected:"),
+            7,
+            "the reason is missing",
+        ),
     ];
     for (text, line, message) in cases {
         check_error(&text, line, message);
@@ -180,7 +209,9 @@ fn all_problems_are_reported_at_once() {
     let text = &text[..text.find("-- migrate:down").unwrap()];
     let found = problems(NAME, text);
     let messages: Vec<String> = found.iter().map(|p| p.kind.to_string()).collect();
-    for expected in ["unknown header key `Revices`", "not an RFC 3339", "missing header key `Revises`", "missing `-- migrate:down`"] {
+    for expected in
+        ["unknown header key `Revices`", "not an RFC 3339", "missing header key `Revises`", "missing `-- migrate:down`"]
+    {
         assert!(messages.iter().any(|m| m.contains(expected)), "{expected} in {messages:#?}");
     }
 }

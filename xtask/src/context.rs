@@ -35,6 +35,8 @@ impl Context {
             Some(dir) => std::path::absolute(dir).context("cannot resolve --migrations")?,
             None => root.join("migrations"),
         };
+        // Paths are shown relative to the workspace, or to the folder holding an outside directory.
+        let root = if dir.starts_with(&root) { root } else { dir.parent().unwrap_or(&dir).to_path_buf() };
         Ok(Context { root, dir })
     }
 

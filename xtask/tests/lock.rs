@@ -1,0 +1,51 @@
+//! `cargo xtask lock`: fresh check, an unlocked migration, drift and `--relock`.
+
+mod common;
+
+use common::Scratch;
+
+const NEW: &str = "-- Add nickname\n--\n-- Revision ID: 0123456789ab\n-- Revises: 6a7b8c9d0e1f\n\
+-- Create Date: 2025-12-01T00:00:00Z\n--\n-- Tables affected:\n-- - user: add column nickname\n\n\
+-- migrate:up\nALTER TABLE \"user\" ADD COLUMN nickname TEXT;\n\n-- migrate:down\nALTER TABLE \"user\" DROP COLUMN nickname;\n";
+
+#[test]
+fn lock_check_lock_and_relock() {
+    let s = Scratch::new();
+    let check = s.run(&["lock", "--check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+
+    std::fs::write(s.migrations().join("0123456789ab_add_nickname.sql"), NEW).unwrap();
+    let stale = s.run(&["lock", "--check"]);
+    assert_eq!(stale.code, 1, "{stale:?}");
+    assert!(stale.stderr.contains("error: migration 0123456789ab is not in the lock file"), "{}", stale.stderr);
+    assert!(stale.stderr.contains("--> migrations/0123456789ab_add_nickname.sql"), "{}", stale.stderr);
+    let before = std::fs::read_to_string(s.migrations().join("retort.lock")).unwrap();
+    assert_eq!(before, std::fs::read_to_string(s.migrations().join("retort.lock")).unwrap(), "--check writes nothing");
+
+    let locked = s.run(&["lock"]);
+    assert_eq!(locked.code, 0, "{locked:?}");
+    assert!(locked.stderr.contains("Locked 0123456789ab"), "{}", locked.stderr);
+    assert!(std::fs::read_to_string(s.migrations().join("retort.lock")).unwrap().contains("0123456789ab sha256:"));
+    assert_eq!(s.run(&["lock", "--check"]).code, 0);
+
+    // Drift: `lock` refuses to re-pin silently; `--relock` does it.
+    let path = s.migrations().join("0123456789ab_add_nickname.sql");
+    std::fs::write(&path, NEW.replace("nickname TEXT;", "nickname TEXT NOT NULL DEFAULT '';")).unwrap();
+    let refused = s.run(&["lock"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("checksum drift in locked migration 0123456789ab"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("cargo xtask lock --relock 0123456789ab"), "{}", refused.stderr);
+    let relocked = s.run(&["lock", "--relock", "0123"]);
+    assert_eq!(relocked.code, 0, "{relocked:?}");
+    assert_eq!(s.run(&["lock", "--check"]).code, 0);
+
+    // A hand-edited lock is malformed: --check names the line; `lock` rewrites it.
+    let lock_path = s.migrations().join("retort.lock");
+    let text = std::fs::read_to_string(&lock_path).unwrap();
+    std::fs::write(&lock_path, text.replace("version 1", "version one")).unwrap();
+    let bad = s.run(&["lock", "--check"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("--> migrations/retort.lock:2"), "{}", bad.stderr);
+    assert_eq!(s.run(&["lock"]).code, 0);
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), text);
+}
