@@ -16,6 +16,7 @@ mod revision;
 mod set;
 pub mod sql;
 mod text;
+pub mod timestamp;
 
 pub use checksum::{checksum, sha256_text};
 pub use dir::{Loaded, POPULATE_DIR, display_path, load};

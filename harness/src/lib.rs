@@ -1,6 +1,19 @@
-//! `retort`: the SQLite engine of Retort.
+//! `retort`: the SQLite engine of Retort — the migrator, schema snapshots, verify and populate,
+//! and (feature `harness`) the round-trip test harness. It reads migrations only through
+//! `retort-build`'s model.
 
 mod embedded;
+mod error;
+mod exec;
+pub mod history;
+mod migrator;
+mod target;
+pub mod snapshot;
 
 pub use embedded::{EmbeddedMigration, Migrations};
+pub use error::{Error, Result, Violation};
+pub use exec::{StatementError, run_section};
+pub use migrator::{DowngradeOptions, Direction, Migrator, Report, StampReport, State, Step, backup, foreign_key_violations, open, open_read_only};
 pub use retort_build;
+pub use snapshot::{Change, Schema};
+pub use target::Target;

@@ -1,0 +1,475 @@
+//! The schema snapshot (SPEC §7): a normalised, sorted, human-readable description of a
+//! database's schema, read from SQLite's own catalog (`sqlite_schema` and the `table_xinfo`,
+//! `table_list`, `index_list`, `index_xinfo` and `foreign_key_list` pragmas).
+//!
+//! Guarantees: two schemas are equal exactly when their snapshots are equal; quoting, keyword
+//! case and whitespace never count; column order, types, defaults and constraints always do.
+//! `retort_history` and `sqlite_*` objects are left out.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rusqlite::Connection;
+
+use retort_build::sql::{Token, TokenKind, tokenize};
+
+use crate::error::{Error, Result};
+
+/// The kind of a schema object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A table.
+    Table,
+    /// An index.
+    Index,
+    /// A view.
+    View,
+    /// A trigger.
+    Trigger,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Table => "table",
+            Kind::Index => "index",
+            Kind::View => "view",
+            Kind::Trigger => "trigger",
+        })
+    }
+}
+
+/// One schema object: its kind, its (lower-cased) name and its normalised attribute lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Object {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its name, lower-cased (auto-indexes are named by their shape).
+    pub name: String,
+    /// Its attributes, one per line, in a fixed order.
+    pub lines: Vec<String>,
+}
+
+/// A database schema.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Schema {
+    objects: BTreeMap<(Kind, String), Object>,
+}
+
+/// One difference between two schemas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// In the second schema only.
+    Added(Object),
+    /// In the first schema only.
+    Removed(Object),
+    /// In both, with different attributes: (before, after).
+    Changed(Object, Object),
+}
+
+impl Change {
+    /// `kind name` of the object.
+    pub fn object(&self) -> String {
+        let o = match self {
+            Change::Added(o) | Change::Removed(o) | Change::Changed(o, _) => o,
+        };
+        format!("{} {}", o.kind, o.name)
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Added(o) => {
+                writeln!(f, "+ {} {}", o.kind, o.name)?;
+                o.lines.iter().try_for_each(|l| writeln!(f, "+     {l}"))
+            }
+            Change::Removed(o) => {
+                writeln!(f, "- {} {}", o.kind, o.name)?;
+                o.lines.iter().try_for_each(|l| writeln!(f, "-     {l}"))
+            }
+            Change::Changed(a, b) => {
+                writeln!(f, "~ {} {}", a.kind, a.name)?;
+                for l in a.lines.iter().filter(|l| !b.lines.contains(l)) {
+                    writeln!(f, "-     {l}")?;
+                }
+                for l in b.lines.iter().filter(|l| !a.lines.contains(l)) {
+                    writeln!(f, "+     {l}")?;
+                }
+                if a.lines.iter().filter(|l| b.lines.contains(l)).ne(b.lines.iter().filter(|l| a.lines.contains(l))) {
+                    writeln!(f, "      (order of attributes changed)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Renders a list of changes, one object after another.
+pub fn render_changes(changes: &[Change]) -> String {
+    changes.iter().map(ToString::to_string).collect()
+}
+
+impl Schema {
+    /// Reads the schema of the `main` database of `conn`.
+    pub fn read(conn: &Connection) -> Result<Schema> {
+        let ctx = |what: &str| Error::sqlite(format!("cannot read the schema ({what})"));
+        let mut stmt = conn
+            .prepare(
+                "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
+                 WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history' ORDER BY type, name",
+            )
+            .map_err(ctx("sqlite_schema"))?;
+        let rows: Vec<(String, String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(Iterator::collect)
+            .map_err(ctx("sqlite_schema"))?;
+        let mut schema = Schema::default();
+        for (kind, name, table, sql) in rows {
+            let sql = sql.unwrap_or_default();
+            let object = match kind.as_str() {
+                "table" => table_object(conn, &name, &sql)?,
+                "index" => index_object(conn, &name, &table, Some(&sql))?,
+                "view" => Object { kind: Kind::View, name: name.to_lowercase(), lines: vec![format!("sql {}", normalize_sql(&sql))] },
+                "trigger" => Object {
+                    kind: Kind::Trigger,
+                    name: name.to_lowercase(),
+                    lines: vec![format!("on {}", table.to_lowercase()), format!("sql {}", normalize_sql(&sql))],
+                },
+                _ => continue,
+            };
+            schema.insert(object);
+            if kind == "table" {
+                for auto in auto_indexes(conn, &name)? {
+                    schema.insert(auto);
+                }
+            }
+        }
+        Ok(schema)
+    }
+
+    fn insert(&mut self, object: Object) {
+        self.objects.insert((object.kind, object.name.clone()), object);
+    }
+
+    /// True when there are no objects.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The objects, sorted by kind and name.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.objects.values()
+    }
+
+    /// Every difference from `self` to `other`, sorted by kind and name.
+    pub fn diff(&self, other: &Schema) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for (key, a) in &self.objects {
+            match other.objects.get(key) {
+                None => changes.push(Change::Removed(a.clone())),
+                Some(b) if a.lines != b.lines => changes.push(Change::Changed(a.clone(), b.clone())),
+                Some(_) => {}
+            }
+        }
+        for (key, b) in &other.objects {
+            if !self.objects.contains_key(key) {
+                changes.push(Change::Added(b.clone()));
+            }
+        }
+        changes.sort_by_key(|c| match c {
+            Change::Added(o) | Change::Removed(o) | Change::Changed(o, _) => (o.kind, o.name.clone()),
+        });
+        changes
+    }
+}
+
+impl fmt::Display for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.objects.is_empty() {
+            return writeln!(f, "(empty schema)");
+        }
+        for o in self.objects.values() {
+            writeln!(f, "{} {}", o.kind, o.name)?;
+            for l in &o.lines {
+                writeln!(f, "    {l}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Normalises SQL text: comments and whitespace dropped, bare words and quoted identifiers
+/// upper-cased without quotes, literals kept, one space between tokens.
+pub fn normalize_sql(sql: &str) -> String {
+    join(&tokenize(sql))
+}
+
+fn lower_ident(t: &Token) -> String {
+    t.name().unwrap_or(&t.text).to_lowercase()
+}
+
+/// The top-level comma-separated pieces inside the outermost parentheses of a CREATE TABLE.
+fn definition_pieces(sql: &str) -> Vec<Vec<Token>> {
+    let tokens = tokenize(sql);
+    let mut pieces = Vec::new();
+    let mut current = Vec::new();
+    let mut depth = 0usize;
+    for t in tokens {
+        let p = t.kind == TokenKind::Punct;
+        if p && t.text == "(" {
+            depth += 1;
+            if depth == 1 {
+                continue;
+            }
+        } else if p && t.text == ")" {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                pieces.push(std::mem::take(&mut current));
+                break;
+            }
+        } else if p && t.text == "," && depth == 1 {
+            pieces.push(std::mem::take(&mut current));
+            continue;
+        }
+        if depth >= 1 {
+            current.push(t);
+        }
+    }
+    pieces
+}
+
+/// Tokens joined by one space, except that adjacent punctuation (`<>`, `||`) stays glued.
+fn join(tokens: &[Token]) -> String {
+    let mut out = String::new();
+    let mut previous: Option<&Token> = None;
+    for t in tokens {
+        let glued = previous.is_some_and(|p| p.kind == TokenKind::Punct && t.kind == TokenKind::Punct && p.end == t.start);
+        if previous.is_some() && !glued {
+            out.push(' ');
+        }
+        match t.kind {
+            TokenKind::Ident => out.push_str(&t.text.to_uppercase()),
+            _ => out.push_str(&t.text),
+        }
+        previous = Some(t);
+    }
+    out
+}
+
+/// The parenthesised group starting at `tokens[open]` (which is `(`), without the parentheses.
+fn group(tokens: &[Token], open: usize) -> &[Token] {
+    let mut depth = 0;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        if t.kind == TokenKind::Punct && t.text == "(" {
+            depth += 1;
+        } else if t.kind == TokenKind::Punct && t.text == ")" {
+            depth -= 1;
+            if depth == 0 {
+                return &tokens[open + 1..i];
+            }
+        }
+    }
+    &tokens[(open + 1).min(tokens.len())..]
+}
+
+const CONSTRAINT_WORDS: [&str; 6] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "KEY"];
+
+fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
+    let ctx = |what: &str| Error::sqlite(format!("cannot read table {name} ({what})"));
+    let pieces = definition_pieces(sql);
+    let mut column_defs: BTreeMap<String, &[Token]> = BTreeMap::new();
+    let mut checks = Vec::new();
+    let mut deferrable: Vec<(String, String)> = Vec::new();
+    for piece in &pieces {
+        let Some(first) = piece.first() else { continue };
+        let is_constraint = first.kind == TokenKind::Word && CONSTRAINT_WORDS.contains(&first.text.as_str());
+        if !is_constraint {
+            column_defs.insert(lower_ident(first), piece.as_slice());
+        }
+        for (i, t) in piece.iter().enumerate() {
+            if t.is("CHECK") && piece.get(i + 1).is_some_and(|n| n.text == "(") {
+                checks.push(format!("check ({})", join(group(piece, i + 1))));
+            }
+            if t.is("REFERENCES") {
+                let target = piece.get(i + 1).map(lower_ident).unwrap_or_default();
+                let rest = &piece[i..];
+                let mode = if rest.windows(2).any(|w| w[0].is("NOT") && w[1].is("DEFERRABLE")) {
+                    "not deferrable"
+                } else if rest.windows(3).any(|w| w[0].is("DEFERRABLE") && w[1].is("INITIALLY") && w[2].is("DEFERRED")) {
+                    "deferrable initially deferred"
+                } else {
+                    "not deferred"
+                };
+                deferrable.push((target, mode.to_string()));
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    let mut stmt = conn.prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)").map_err(ctx("table_xinfo"))?;
+    let columns: Vec<(i64, String, String, bool, Option<String>, i64, i64)> = stmt
+        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+        .and_then(Iterator::collect)
+        .map_err(ctx("table_xinfo"))?;
+    let mut pk_columns: Vec<(i64, String)> = Vec::new();
+    for (cid, col, decl, not_null, default, pk, hidden) in &columns {
+        let mut line = format!("column {} {}", cid + 1, col.to_lowercase());
+        let decl = normalize_sql(decl);
+        line.push_str(&format!(" type {}", if decl.is_empty() { "(none)" } else { &decl }));
+        if *not_null {
+            line.push_str(" not null");
+        }
+        if let Some(d) = default {
+            line.push_str(&format!(" default {}", normalize_sql(d)));
+        }
+        if *pk > 0 {
+            line.push_str(&format!(" primary key {pk}"));
+            pk_columns.push((*pk, col.to_lowercase()));
+        }
+        let def = column_defs.get(&col.to_lowercase()).copied().unwrap_or(&[]);
+        if let Some(i) = def.iter().position(|t| t.is("COLLATE")) {
+            line.push_str(&format!(" collate {}", def.get(i + 1).map(|t| t.text.to_uppercase()).unwrap_or_default()));
+        }
+        if *hidden == 2 || *hidden == 3 {
+            let kind = if *hidden == 3 { "stored" } else { "virtual" };
+            let expr = def.iter().position(|t| t.is("AS")).map(|i| join(group(def, i + 1))).unwrap_or_default();
+            line.push_str(&format!(" generated {kind} ({expr})"));
+        } else if *hidden == 1 {
+            line.push_str(" hidden");
+        }
+        lines.push(line);
+    }
+    pk_columns.sort();
+    let (strict, without_rowid): (bool, bool) = conn
+        .query_row("SELECT strict, wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(ctx("table_list"))?;
+    if strict {
+        lines.push("strict".to_string());
+    }
+    if without_rowid {
+        lines.push("without rowid".to_string());
+    }
+    if tokenize(sql).iter().any(|t| t.is("AUTOINCREMENT")) {
+        lines.push("autoincrement".to_string());
+    }
+    checks.sort();
+    lines.extend(checks);
+    let mut stmt = conn.prepare("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq").map_err(ctx("foreign_key_list"))?;
+    let fk_rows: Vec<(i64, i64, String, String, Option<String>, String, String, String)> = stmt
+        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+        .and_then(Iterator::collect)
+        .map_err(ctx("foreign_key_list"))?;
+    let mut fks: BTreeMap<i64, (String, Vec<String>, Vec<Option<String>>, String, String, String)> = BTreeMap::new();
+    for (id, _seq, target, from, to, on_update, on_delete, matching) in fk_rows {
+        let e = fks.entry(id).or_insert_with(|| (target.to_lowercase(), Vec::new(), Vec::new(), on_update, on_delete, matching));
+        e.1.push(from.to_lowercase());
+        e.2.push(to.map(|t| t.to_lowercase()));
+    }
+    let mut fk_lines = Vec::new();
+    for (target, from, to, on_update, on_delete, matching) in fks.into_values() {
+        let to: Vec<String> = if to.iter().any(Option::is_none) {
+            primary_key_of(conn, &target)?
+        } else {
+            to.into_iter().flatten().collect()
+        };
+        let mode = deferrable.iter().find(|(t, _)| *t == target).map_or("not deferred", |(_, m)| m.as_str());
+        fk_lines.push(format!(
+            "foreign key ({}) references {}({}) on update {} on delete {} match {} {}",
+            from.join(", "),
+            target,
+            to.join(", "),
+            on_update.to_uppercase(),
+            on_delete.to_uppercase(),
+            matching.to_uppercase(),
+            mode
+        ));
+    }
+    fk_lines.sort();
+    lines.extend(fk_lines);
+    Ok(Object { kind: Kind::Table, name: name.to_lowercase(), lines })
+}
+
+fn primary_key_of(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+        .map_err(Error::sqlite(format!("cannot read table {table} (table_info)")))?;
+    let cols: Vec<String> = stmt
+        .query_map([table], |r| r.get::<_, String>(0))
+        .and_then(Iterator::collect)
+        .map_err(Error::sqlite(format!("cannot read table {table} (table_info)")))?;
+    Ok(if cols.is_empty() { vec!["rowid".to_string()] } else { cols.into_iter().map(|c| c.to_lowercase()).collect() })
+}
+
+fn index_columns(conn: &Connection, index: &str) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT cid, name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")
+        .map_err(Error::sqlite(format!("cannot read index {index} (index_xinfo)")))?;
+    let rows: Vec<(i64, Option<String>, bool, Option<String>)> = stmt
+        .query_map([index], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .and_then(Iterator::collect)
+        .map_err(Error::sqlite(format!("cannot read index {index} (index_xinfo)")))?;
+    Ok(rows
+        .into_iter()
+        .map(|(cid, name, desc, coll)| {
+            let what = match (cid, name) {
+                (-2, _) => "(expression)".to_string(),
+                (-1, _) => "rowid".to_string(),
+                (_, Some(n)) => n.to_lowercase(),
+                (_, None) => "?".to_string(),
+            };
+            format!("{what} {} collate {}", if desc { "desc" } else { "asc" }, coll.unwrap_or_default().to_uppercase())
+        })
+        .collect())
+}
+
+fn index_object(conn: &Connection, name: &str, table: &str, sql: Option<&str>) -> Result<Object> {
+    let (unique, origin, partial): (bool, String, bool) = conn
+        .query_row("SELECT \"unique\", origin, partial FROM pragma_index_list(?1) WHERE name = ?2", [table, name], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(Error::sqlite(format!("cannot read index {name} (index_list)")))?;
+    let mut lines = vec![format!("on {}", table.to_lowercase())];
+    if unique {
+        lines.push("unique".to_string());
+    }
+    if origin != "c" {
+        lines.push(format!("origin {origin}"));
+    }
+    for (i, col) in index_columns(conn, name)?.into_iter().enumerate() {
+        lines.push(format!("key {} {col}", i + 1));
+    }
+    if let Some(sql) = sql.filter(|s| !s.is_empty()) {
+        let tokens = tokenize(sql);
+        if let Some(open) = tokens.iter().position(|t| t.kind == TokenKind::Punct && t.text == "(") {
+            let keys = group(&tokens, open);
+            if keys.iter().any(|t| t.kind == TokenKind::Punct && t.text == "(") || lines.iter().any(|l| l.contains("(expression)")) {
+                lines.push(format!("expressions {}", join(keys)));
+            }
+        }
+        if partial {
+            if let Some(w) = tokens.iter().position(|t| t.is("WHERE")) {
+                lines.push(format!("where {}", join(&tokens[w + 1..]).trim_end_matches(" ;")));
+            }
+        }
+    }
+    Ok(Object { kind: Kind::Index, name: name.to_lowercase(), lines })
+}
+
+/// Indexes SQLite made for UNIQUE and PRIMARY KEY constraints, named by their shape.
+fn auto_indexes(conn: &Connection, table: &str) -> Result<Vec<Object>> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_index_list(?1) WHERE name LIKE 'sqlite\\_autoindex\\_%' ESCAPE '\\'")
+        .map_err(Error::sqlite(format!("cannot read table {table} (index_list)")))?;
+    let names: Vec<String> = stmt
+        .query_map([table], |r| r.get(0))
+        .and_then(Iterator::collect)
+        .map_err(Error::sqlite(format!("cannot read table {table} (index_list)")))?;
+    let mut out = Vec::new();
+    for name in names {
+        let mut object = index_object(conn, &name, table, None)?;
+        let keys: Vec<String> = object.lines.iter().filter_map(|l| l.strip_prefix("key ")).map(|k| k.split(' ').nth(1).unwrap_or("").to_string()).collect();
+        object.name = format!("(auto) {}({})", table.to_lowercase(), keys.join(", "));
+        out.push(object);
+    }
+    Ok(out)
+}
