@@ -29,6 +29,63 @@ pub enum Command {
     History(HistoryFlags),
     /// Show one revision's header and SQL.
     Show(ShowFlags),
+    /// Show the revisions a database is at.
+    Current(DbFlags),
+    /// Apply migrations up to a target (default `head`).
+    Upgrade(UpgradeFlags),
+    /// Revert migrations down to a target, after backing the database up.
+    Downgrade(DowngradeFlags),
+    /// Record a target in the history table without running any SQL.
+    Stamp(StampFlags),
+}
+
+/// The database a command works on.
+#[derive(Debug, Args)]
+pub struct DbFlags {
+    /// The SQLite database file.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+}
+
+/// `upgrade`.
+#[derive(Debug, Args)]
+pub struct UpgradeFlags {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbFlags,
+    /// `head`, `heads`, a revision, unique prefix, label, `label@head`, or `+N`.
+    #[arg(default_value = "head", allow_hyphen_values = true)]
+    pub target: String,
+    /// Print the SQL script instead of running it; the database is only read.
+    #[arg(long)]
+    pub sql: bool,
+}
+
+/// `downgrade`.
+#[derive(Debug, Args)]
+pub struct DowngradeFlags {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbFlags,
+    /// A revision, unique prefix, label, `-N`, or `base`.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    /// Print the SQL script instead of running it; the database is only read.
+    #[arg(long)]
+    pub sql: bool,
+    /// Do not back the database up first.
+    #[arg(long)]
+    pub no_backup: bool,
+}
+
+/// `stamp`.
+#[derive(Debug, Args)]
+pub struct StampFlags {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbFlags,
+    /// `head`, `heads`, a revision, unique prefix, label, or `base`.
+    pub target: String,
 }
 
 /// `lock`.
@@ -51,6 +108,9 @@ pub struct HistoryFlags {
     /// Show parents, dependencies, labels, date and file for each revision.
     #[arg(short, long)]
     pub verbose: bool,
+    /// List the revisions applied to this database instead, with time and duration.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
 }
 
 /// `show`.

@@ -30,6 +30,9 @@ pub fn branches(cx: &Context) -> anyhow::Result<()> {
 
 /// `history [-r A:B] [-v]`: newest first, like Alembic.
 pub fn history(cx: &Context, flags: &HistoryFlags) -> anyhow::Result<()> {
+    if let Some(db) = &flags.db {
+        return crate::db::applied_history(cx, db);
+    }
     let set = cx.set()?;
     let graph = set.graph();
     let revs: Vec<RevisionId> = match &flags.range {

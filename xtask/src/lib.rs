@@ -2,6 +2,7 @@
 //! `retort_cli::main()` (or `retort_cli::run(args)`) in one line.
 
 mod context;
+mod db;
 mod flags;
 mod graph_cmds;
 mod lock;
@@ -45,5 +46,9 @@ fn dispatch(flags: Flags) -> anyhow::Result<()> {
         Command::Branches => graph_cmds::branches(&cx),
         Command::History(f) => graph_cmds::history(&cx, &f),
         Command::Show(f) => graph_cmds::show(&cx, &f),
+        Command::Current(f) => db::current(&cx, &f),
+        Command::Upgrade(f) => db::upgrade(&cx, &f),
+        Command::Downgrade(f) => db::downgrade(&cx, &f),
+        Command::Stamp(f) => db::stamp(&cx, &f),
     }
 }

@@ -1,0 +1,152 @@
+//! `current`, `upgrade`, `downgrade`, `stamp` and `history --db`: the migrator from the command
+//! line, with Cargo-style status lines on stderr.
+
+use std::path::Path;
+
+use retort::{Direction, DowngradeOptions, Error, Migrator, State, Step, Target};
+use retort_build::RevisionId;
+
+use crate::flags::{DbFlags, DowngradeFlags, StampFlags, UpgradeFlags};
+use crate::output::{self, Failure};
+use crate::Context;
+
+/// Maps a migrator error to the CLI's exit codes: problems found in the database or the SQL
+/// are exit 1, bad targets and I/O are exit 2.
+pub fn db_error(e: Error) -> anyhow::Error {
+    match e {
+        Error::Target(_) | Error::Sqlite { .. } | Error::Backup { .. } => anyhow::Error::new(e),
+        other => Failure(other.to_string()).into(),
+    }
+}
+
+fn migrator(cx: &Context) -> anyhow::Result<Migrator> {
+    Ok(Migrator::new(cx.set()?))
+}
+
+fn target(m: &Migrator, text: &str) -> anyhow::Result<Target> {
+    Target::parse(text, m.set().graph()).map_err(db_error)
+}
+
+fn describe(m: &Migrator, rev: &RevisionId) -> String {
+    m.set().get(rev).map_or_else(String::new, |mig| mig.message.clone())
+}
+
+fn step_line(m: &Migrator) -> impl FnMut(&Step) + '_ {
+    move |step: &Step| {
+        let verb = match (step.skipped, step.direction) {
+            (true, _) => "Skipped",
+            (false, Direction::Up) => "Applied",
+            (false, Direction::Down) => "Reverted",
+        };
+        let ms = step.duration.as_secs_f64() * 1000.0;
+        let note = if step.skipped {
+            " (already done by another process)".to_string()
+        } else if step.transactional {
+            format!(" ({ms:.1} ms)")
+        } else {
+            format!(" ({ms:.1} ms, outside a transaction)")
+        };
+        output::status(verb, format!("{} {}{note}", step.revision, describe(m, &step.revision)));
+    }
+}
+
+/// The state of an existing database, read-only; base when the file does not exist.
+fn read_state(m: &Migrator, db: &Path) -> anyhow::Result<State> {
+    if !db.exists() {
+        return Ok(State::default());
+    }
+    let conn = retort::open_read_only(db).map_err(db_error)?;
+    m.state(&conn).map_err(db_error)
+}
+
+/// `current --db PATH`.
+pub fn current(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
+    let m = migrator(cx)?;
+    let state = read_state(&m, &flags.db)?;
+    let graph = m.set().graph();
+    let heads = graph.heads_of(&state.applied);
+    if heads.is_empty() {
+        output::status("Current", format!("{} is at base (nothing applied)", flags.db.display()));
+    }
+    let all_heads = graph.heads();
+    for rev in heads {
+        let tag = if all_heads.contains(&rev) { " (head)" } else { "" };
+        println!("{rev}{tag}, {}", describe(&m, &rev));
+    }
+    Ok(())
+}
+
+/// `history --db PATH`.
+pub fn applied_history(cx: &Context, db: &Path) -> anyhow::Result<()> {
+    let m = migrator(cx)?;
+    let state = read_state(&m, db)?;
+    for row in &state.rows {
+        let message = RevisionId::parse(&row.revision).map(|r| describe(&m, &r)).unwrap_or_default();
+        println!("{} {} {:>6} ms  {message}", row.revision, row.applied_at, row.duration_ms);
+    }
+    Ok(())
+}
+
+/// `upgrade --db PATH [TARGET] [--sql]`.
+pub fn upgrade(cx: &Context, flags: &UpgradeFlags) -> anyhow::Result<()> {
+    let m = migrator(cx)?;
+    let target = target(&m, &flags.target)?;
+    if flags.sql {
+        let state = read_state(&m, &flags.db.db)?;
+        print!("{}", m.script(&state, Direction::Up, target).map_err(db_error)?);
+        return Ok(());
+    }
+    let conn = retort::open(&flags.db.db).map_err(db_error)?;
+    let report = m.upgrade(&conn, target, &mut step_line(&m)).map_err(db_error)?;
+    let applied = report.steps.iter().filter(|s| !s.skipped).count();
+    let state = m.state(&conn).map_err(db_error)?;
+    let at: Vec<String> = m.set().graph().heads_of(&state.applied).iter().map(RevisionId::to_string).collect();
+    let at = if at.is_empty() { "base".to_string() } else { at.join(", ") };
+    if applied == 0 {
+        output::status("Finished", format!("nothing to do; {} is at {at}", flags.db.db.display()));
+    } else {
+        output::status("Finished", format!("{applied} migration(s); {} is at {at}", flags.db.db.display()));
+    }
+    Ok(())
+}
+
+/// `downgrade --db PATH TARGET [--sql] [--no-backup]`.
+pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
+    let m = migrator(cx)?;
+    let target = target(&m, &flags.target)?;
+    if flags.sql {
+        let state = read_state(&m, &flags.db.db)?;
+        print!("{}", m.script(&state, Direction::Down, target).map_err(db_error)?);
+        return Ok(());
+    }
+    if !flags.db.db.exists() {
+        return Err(Failure(format!("{} does not exist; there is nothing to downgrade", flags.db.db.display())).into());
+    }
+    let conn = retort::open(&flags.db.db).map_err(db_error)?;
+    let options = DowngradeOptions { backup: !flags.no_backup };
+    let report = m.downgrade(&conn, target, options, &mut step_line(&m)).map_err(db_error)?;
+    if let Some(backup) = &report.backup {
+        output::status("Backup", format!("taken before the downgrade: {}", backup.display()));
+    }
+    let reverted = report.steps.iter().filter(|s| !s.skipped).count();
+    output::status("Finished", format!("{reverted} migration(s) reverted"));
+    Ok(())
+}
+
+/// `stamp --db PATH TARGET`.
+pub fn stamp(cx: &Context, flags: &StampFlags) -> anyhow::Result<()> {
+    let m = migrator(cx)?;
+    let target = target(&m, &flags.target)?;
+    let conn = retort::open(&flags.db.db).map_err(db_error)?;
+    let report = m.stamp(&conn, target).map_err(db_error)?;
+    for rev in &report.removed {
+        output::status("Unstamped", rev);
+    }
+    for rev in &report.added {
+        output::status("Stamped", format!("{rev} {}", describe(&m, rev)));
+    }
+    if report.added.is_empty() && report.removed.is_empty() {
+        output::status("Finished", "the history already matches the target");
+    }
+    Ok(())
+}
