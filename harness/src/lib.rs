@@ -9,6 +9,8 @@ pub mod history;
 mod migrator;
 mod target;
 pub mod snapshot;
+#[cfg(feature = "harness")]
+pub mod synth;
 
 pub use embedded::{EmbeddedMigration, Migrations};
 pub use error::{Error, Result, Violation};
