@@ -17,27 +17,30 @@ pub struct Context {
     pub dir: PathBuf,
 }
 
+/// The workspace root, from `cargo metadata` (through `$CARGO` when cargo runs us).
+pub fn workspace_root() -> anyhow::Result<PathBuf> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        cmd.cargo_path(cargo);
+    }
+    let metadata = cmd.no_deps().exec().context("cannot find the cargo workspace (`cargo metadata` failed)")?;
+    Ok(metadata.workspace_root.into())
+}
+
 impl Context {
     /// Finds the workspace with `cargo metadata`; `migrations` overrides the directory (relative
     /// paths are taken from the current directory, as a user typing a path expects).
     pub fn new(migrations: Option<&Path>) -> anyhow::Result<Context> {
-        let mut cmd = cargo_metadata::MetadataCommand::new();
-        if let Some(cargo) = std::env::var_os("CARGO") {
-            cmd.cargo_path(cargo);
+        if let Some(dir) = migrations {
+            // An explicit directory needs no `cargo metadata`: paths are shown relative to the
+            // enclosing workspace, if any, else to the folder holding the directory.
+            let dir = std::path::absolute(dir).context("cannot resolve --migrations")?;
+            let parent = dir.parent().unwrap_or(&dir).to_path_buf();
+            let root = retort_build::workspace_root(&parent);
+            return Ok(Context { root, dir });
         }
-        let root: PathBuf = cmd
-            .no_deps()
-            .exec()
-            .context("cannot find the cargo workspace (`cargo metadata` failed)")?
-            .workspace_root
-            .into();
-        let dir = match migrations {
-            Some(dir) => std::path::absolute(dir).context("cannot resolve --migrations")?,
-            None => root.join("migrations"),
-        };
-        // Paths are shown relative to the workspace, or to the folder holding an outside directory.
-        let root = if dir.starts_with(&root) { root } else { dir.parent().unwrap_or(&dir).to_path_buf() };
-        Ok(Context { root, dir })
+        let root = workspace_root()?;
+        Ok(Context { dir: root.join("migrations"), root })
     }
 
     /// A context for explicit paths (tests and other workspaces).
