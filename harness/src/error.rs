@@ -59,7 +59,9 @@ pub enum Error {
         divergent: Vec<(RevisionId, String, String)>,
     },
     /// The history records a revision without one it needs.
-    #[error("the history is inconsistent: {revision} is applied but {missing} is not; `verify` the database, then `stamp` it")]
+    #[error(
+        "the history is inconsistent: {revision} is applied but {missing} is not; `verify` the database, then `stamp` it"
+    )]
     InconsistentHistory {
         /// The applied revision.
         revision: RevisionId,

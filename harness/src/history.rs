@@ -47,11 +47,11 @@ pub fn read(conn: &Connection) -> Result<Vec<Applied>> {
     let mut stmt = conn
         .prepare("SELECT revision, checksum, applied_at, duration_ms FROM retort_history ORDER BY applied_at, rowid")
         .map_err(Error::sqlite("cannot read the history table"))?;
-    let rows = stmt
-        .query_map([], |r| Ok(Applied { revision: r.get(0)?, checksum: r.get(1)?, applied_at: r.get(2)?, duration_ms: r.get(3)? }))
-        .and_then(Iterator::collect)
-        .map_err(Error::sqlite("cannot read the history table"));
-    rows
+    stmt.query_map([], |r| {
+        Ok(Applied { revision: r.get(0)?, checksum: r.get(1)?, applied_at: r.get(2)?, duration_ms: r.get(3)? })
+    })
+    .and_then(Iterator::collect)
+    .map_err(Error::sqlite("cannot read the history table"))
 }
 
 /// True when `rev` is recorded.

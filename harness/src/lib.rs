@@ -7,15 +7,19 @@ mod error;
 mod exec;
 pub mod history;
 mod migrator;
-mod target;
 pub mod snapshot;
 #[cfg(feature = "harness")]
 pub mod synth;
+mod target;
+pub mod watch;
 
 pub use embedded::{EmbeddedMigration, Migrations};
 pub use error::{Error, Result, Violation};
 pub use exec::{StatementError, run_section};
-pub use migrator::{DowngradeOptions, Direction, Migrator, Report, StampReport, State, Step, backup, foreign_key_violations, open, open_read_only};
+pub use migrator::{
+    Direction, DowngradeOptions, Migrator, Report, StampReport, State, Step, backup, foreign_key_violations, open,
+    open_read_only,
+};
 pub use retort_build;
 pub use snapshot::{Change, Schema};
 pub use target::Target;

@@ -18,6 +18,7 @@ use retort_build::{Migration, MigrationSet, RevisionId, Section, TransactionMode
 use crate::error::{Error, Result, Violation};
 use crate::exec::run_section;
 use crate::history::{self, Applied};
+use crate::watch::{Access, AccessKind, Watch};
 use crate::{Migrations, Target};
 
 /// Up or down.
@@ -51,6 +52,8 @@ pub struct Step {
     pub transactional: bool,
     /// True when another process had already done it.
     pub skipped: bool,
+    /// What its statements touched, as SQLite's authorizer saw it.
+    pub touched: Vec<Access>,
 }
 
 /// What a run did.
@@ -97,7 +100,8 @@ pub fn open(path: &Path) -> Result<Connection> {
 /// Opens an existing database without the right to change it.
 pub fn open_read_only(path: &Path) -> Result<Connection> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(Error::sqlite(format!("cannot open {}", path.display())))?;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(Error::sqlite(format!("cannot open {}", path.display())))?;
     conn.busy_timeout(Duration::from_secs(60)).map_err(Error::sqlite("cannot set the busy timeout"))?;
     Ok(conn)
 }
@@ -168,7 +172,9 @@ impl Migrator {
         }
         let graph = self.set.graph();
         for rev in graph.sorted(applied.iter().copied()) {
-            if let Some(missing) = graph.parents(&rev).iter().chain(graph.depends_on(&rev)).find(|p| !applied.contains(p)) {
+            if let Some(missing) =
+                graph.parents(&rev).iter().chain(graph.depends_on(&rev)).find(|p| !applied.contains(p))
+            {
                 return Err(Error::InconsistentHistory { revision: rev, missing: *missing });
             }
         }
@@ -191,7 +197,9 @@ impl Migrator {
             (Direction::Down, Target::Base) => graph.downgrade_path(applied, &[]),
             (Direction::Down, Target::Revision(rev)) => {
                 if !applied.contains(&rev) {
-                    return Err(Error::Target(format!("{rev} is not applied, so it is not a downgrade target; `current` shows what is")));
+                    return Err(Error::Target(format!(
+                        "{rev} is not applied, so it is not a downgrade target; `current` shows what is"
+                    )));
                 }
                 let mut path = graph.sorted(graph.descendants(&[rev]).into_iter().filter(|r| applied.contains(r)));
                 path.reverse();
@@ -203,7 +211,9 @@ impl Migrator {
                 take(all, -n, "downgrade")?
             }
             (Direction::Up, _) => {
-                return Err(Error::Target("an upgrade goes to `head`, `heads`, a revision or `+N`; use `downgrade` to go back".into()));
+                return Err(Error::Target(
+                    "an upgrade goes to `head`, `heads`, a revision or `+N`; use `downgrade` to go back".into(),
+                ));
             }
             (Direction::Down, _) => {
                 return Err(Error::Target("a downgrade goes to a revision, `-N` or `base`".into()));
@@ -229,7 +239,13 @@ impl Migrator {
     }
 
     /// Downgrades to `target`, after a backup unless `options` say not to.
-    pub fn downgrade(&self, conn: &Connection, target: Target, options: DowngradeOptions, on_step: &mut dyn FnMut(&Step)) -> Result<Report> {
+    pub fn downgrade(
+        &self,
+        conn: &Connection,
+        target: Target,
+        options: DowngradeOptions,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Report> {
         let state = self.state(conn)?;
         let path = self.plan(&state, Direction::Down, target)?;
         let backup = match (options.backup, path.is_empty(), conn.path().filter(|p| !p.is_empty())) {
@@ -241,84 +257,102 @@ impl Migrator {
         Ok(report)
     }
 
-    /// Runs `path` step by step.
-    pub fn run(&self, conn: &Connection, path: &[RevisionId], direction: Direction, on_step: &mut dyn FnMut(&Step)) -> Result<Report> {
+    /// Runs `path` step by step. Foreign-key enforcement is off for the run (restored after)
+    /// and SQLite's authorizer records what each step touches.
+    pub fn run(
+        &self,
+        conn: &Connection,
+        path: &[RevisionId],
+        direction: Direction,
+        on_step: &mut dyn FnMut(&Step),
+    ) -> Result<Report> {
         let mut report = Report::default();
+        if path.is_empty() {
+            return Ok(report);
+        }
+        let fk_was_on: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(Error::sqlite("cannot read PRAGMA foreign_keys"))?;
+        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(Error::sqlite("cannot turn foreign keys off"))?;
+        let mut run = Run { conn, watch: Watch::install(conn), direction, history_ready: false };
+        let mut result = Ok(());
         for rev in path {
             let done: Vec<RevisionId> = report.steps.iter().filter(|s| !s.skipped).map(|s| s.revision).collect();
-            let step = self.step(conn, rev, direction, &done)?;
-            on_step(&step);
-            report.steps.push(step);
+            match self.step(&mut run, rev, &done) {
+                Ok(step) => {
+                    on_step(&step);
+                    report.steps.push(step);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
         }
-        Ok(report)
+        Watch::uninstall(conn);
+        if fk_was_on {
+            conn.execute_batch("PRAGMA foreign_keys = ON")
+                .map_err(Error::sqlite("cannot turn foreign keys back on"))?;
+        }
+        result.map(|()| report)
     }
 
-    fn step(&self, conn: &Connection, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
+    fn step(&self, run: &mut Run<'_>, rev: &RevisionId, done: &[RevisionId]) -> Result<Step> {
         let m = self.migration(rev);
+        let conn = run.conn;
+        let direction = run.direction;
         let section = match direction {
             Direction::Up => &m.up,
             Direction::Down => m.down.as_ref().expect("plans refuse irreversible downgrades"),
         };
-        let fk_was_on: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).map_err(Error::sqlite("cannot read PRAGMA foreign_keys"))?;
-        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(Error::sqlite("cannot turn foreign keys off"))?;
-        let result = match m.transaction {
-            TransactionMode::PerMigration => self.transactional_step(conn, m, section, direction, done),
-            TransactionMode::None => self.bare_step(conn, m, section, direction, done),
+        let transactional = m.transaction == TransactionMode::PerMigration;
+        let skipped = || Step {
+            revision: m.revision,
+            direction,
+            duration: Duration::ZERO,
+            transactional,
+            skipped: true,
+            touched: Vec::new(),
         };
-        if fk_was_on {
-            conn.execute_batch("PRAGMA foreign_keys = ON").map_err(Error::sqlite("cannot turn foreign keys back on"))?;
+        if !transactional {
+            // Outside a transaction nothing can be re-checked atomically: such a migration is
+            // reported as running outside one.
+            run.ensure_history()?;
+            if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
+                return Ok(skipped());
+            }
+            let (duration, touched) = self.execute(run, m, section, done)?;
+            run.write(|| self.record(conn, m, direction, duration), &m.revision)?;
+            return Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched });
         }
-        result
-    }
-
-    fn transactional_step(&self, conn: &Connection, m: &Migration, section: &Section, direction: Direction, done: &[RevisionId]) -> Result<Step> {
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::sqlite("cannot start a write transaction"))?;
-        let inside = || -> Result<Step> {
-            if direction == Direction::Up {
-                history::ensure(conn)?;
-            }
-            let recorded = history::contains(conn, &m.revision)?;
-            if recorded == (direction == Direction::Up) {
-                return Ok(Step { revision: m.revision, direction, duration: Duration::ZERO, transactional: true, skipped: true });
-            }
-            let duration = self.execute(conn, m, section, direction, done)?;
-            self.record(conn, m, direction, duration)?;
-            Ok(Step { revision: m.revision, direction, duration, transactional: true, skipped: false })
-        };
-        match inside() {
-            Ok(step) => {
-                conn.execute_batch("COMMIT").map_err(Error::sqlite(format!("cannot commit {}", m.revision)))?;
-                Ok(step)
-            }
-            Err(e) => {
-                if !conn.is_autocommit() {
-                    let _ = conn.execute_batch("ROLLBACK");
+        run.write(
+            || {
+                run.ensure_history_in_transaction()?;
+                if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
+                    return Ok(skipped());
                 }
-                Err(e)
-            }
-        }
+                let (duration, touched) = self.execute(run, m, section, done)?;
+                self.record(conn, m, direction, duration)?;
+                Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched })
+            },
+            &m.revision,
+        )
+        .inspect(|_| run.history_ready = true)
     }
 
-    fn bare_step(&self, conn: &Connection, m: &Migration, section: &Section, direction: Direction, done: &[RevisionId]) -> Result<Step> {
-        history::ensure(conn)?;
-        if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
-            return Ok(Step { revision: m.revision, direction, duration: Duration::ZERO, transactional: false, skipped: true });
-        }
-        let duration = self.execute(conn, m, section, direction, done)?;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::sqlite("cannot start a write transaction"))?;
-        match self.record(conn, m, direction, duration) {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(Error::sqlite(format!("cannot commit {}", m.revision)))?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-        Ok(Step { revision: m.revision, direction, duration, transactional: false, skipped: false })
-    }
-
-    fn execute(&self, conn: &Connection, m: &Migration, section: &Section, direction: Direction, done: &[RevisionId]) -> Result<Duration> {
+    fn execute(
+        &self,
+        run: &Run<'_>,
+        m: &Migration,
+        section: &Section,
+        done: &[RevisionId],
+    ) -> Result<(Duration, Vec<Access>)> {
+        let conn = run.conn;
+        let direction = run.direction;
         let started = Instant::now();
+        run.watch.take();
         if let Err(e) = run_section(conn, section) {
+            run.watch.take();
             return Err(Error::Statement {
                 revision: m.revision,
                 direction,
@@ -328,18 +362,31 @@ impl Migrator {
                 done: done.to_vec(),
             });
         }
-        let violations = foreign_key_violations(conn)?;
+        let touched = run.watch.take();
+        let violations = foreign_key_violations_after(conn, &touched)?;
         if !violations.is_empty() {
-            return Err(Error::ForeignKeys { revision: m.revision, direction, file: m.file.clone(), violations, done: done.to_vec() });
+            return Err(Error::ForeignKeys {
+                revision: m.revision,
+                direction,
+                file: m.file.clone(),
+                violations,
+                done: done.to_vec(),
+            });
         }
-        Ok(started.elapsed())
+        Ok((started.elapsed(), touched))
     }
 
     fn record(&self, conn: &Connection, m: &Migration, direction: Direction, duration: Duration) -> Result<()> {
         match direction {
             Direction::Up => {
                 let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-                history::insert(conn, &m.revision, self.set.checksum(&m.revision), &retort_build::timestamp::now_rfc3339(), ms)
+                history::insert(
+                    conn,
+                    &m.revision,
+                    self.set.checksum(&m.revision),
+                    &retort_build::timestamp::now_rfc3339(),
+                    ms,
+                )
             }
             Direction::Down => history::delete(conn, m.revision.as_str()),
         }
@@ -354,7 +401,9 @@ impl Migrator {
             Target::Heads => graph.heads(),
             Target::Revision(rev) => vec![rev],
             Target::Base => Vec::new(),
-            Target::Relative(_) => return Err(Error::Target("`stamp` takes a revision, `head`, `heads` or `base`".into())),
+            Target::Relative(_) => {
+                return Err(Error::Target("`stamp` takes a revision, `head`, `heads` or `base`".into()));
+            }
         };
         let mut wanted = graph.ancestors(&tops);
         wanted.extend(tops);
@@ -437,6 +486,83 @@ impl Migrator {
     }
 }
 
+/// The state of one `Migrator::run`.
+struct Run<'c> {
+    conn: &'c Connection,
+    watch: Watch,
+    direction: Direction,
+    history_ready: bool,
+}
+
+impl Run<'_> {
+    /// Creates the history table outside a transaction (for `Transaction: none` steps).
+    fn ensure_history(&mut self) -> Result<()> {
+        if !self.history_ready && self.direction == Direction::Up {
+            history::ensure(self.conn)?;
+            self.history_ready = true;
+        }
+        Ok(())
+    }
+
+    /// Creates the history table inside the step's transaction, once per run.
+    fn ensure_history_in_transaction(&self) -> Result<()> {
+        if !self.history_ready && self.direction == Direction::Up {
+            history::ensure(self.conn)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed when it succeeds, rolled back
+    /// when it fails.
+    fn write<T>(&self, body: impl FnOnce() -> Result<T>, rev: &RevisionId) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::sqlite("cannot start a write transaction"))?;
+        match body() {
+            Ok(value) => {
+                self.conn.execute_batch("COMMIT").map_err(Error::sqlite(format!("cannot commit {rev}")))?;
+                Ok(value)
+            }
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Foreign-key violations a step may have caused, judged from what it touched: any written row
+/// or dropped table means a full `PRAGMA foreign_key_check`; an altered table (a column added
+/// with a default) only that table's check; pure DDL cannot violate a foreign key and costs
+/// nothing.
+fn foreign_key_violations_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Violation>> {
+    let wrote = touched.iter().any(|a| !matches!(a.kind, AccessKind::Alter));
+    if wrote {
+        return foreign_key_violations(conn);
+    }
+    let mut violations = Vec::new();
+    for access in touched {
+        let exists: bool = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [&access.table], |r| {
+                r.get(0)
+            })
+            .map_err(Error::sqlite("cannot read the schema"))?;
+        if !exists {
+            // Renamed away: check everything rather than guess where it went.
+            return foreign_key_violations(conn);
+        }
+        let mut stmt = conn
+            .prepare("SELECT * FROM pragma_foreign_key_check(?1)")
+            .map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
+        let rows = stmt
+            .query_map([&access.table], |r| Ok(Violation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))
+            .and_then(|rows| rows.take(20).collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
+        violations.extend(rows);
+    }
+    Ok(violations)
+}
+
 fn take(path: Vec<RevisionId>, n: i32, what: &str) -> Result<Vec<RevisionId>> {
     let n = usize::try_from(n).unwrap_or(0);
     if path.len() < n {
@@ -447,7 +573,8 @@ fn take(path: Vec<RevisionId>, n: i32, what: &str) -> Result<Vec<RevisionId>> {
 
 /// The first 20 rows of `PRAGMA foreign_key_check`.
 pub fn foreign_key_violations(conn: &Connection) -> Result<Vec<Violation>> {
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check").map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
+    let mut stmt =
+        conn.prepare("PRAGMA foreign_key_check").map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
     let rows = stmt
         .query_map([], |r| Ok(Violation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))
         .map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;

@@ -130,7 +130,11 @@ impl Schema {
             let object = match kind.as_str() {
                 "table" => table_object(conn, &name, &sql)?,
                 "index" => index_object(conn, &name, &table, Some(&sql))?,
-                "view" => Object { kind: Kind::View, name: name.to_lowercase(), lines: vec![format!("sql {}", normalize_sql(&sql))] },
+                "view" => Object {
+                    kind: Kind::View,
+                    name: name.to_lowercase(),
+                    lines: vec![format!("sql {}", normalize_sql(&sql))],
+                },
                 "trigger" => Object {
                     kind: Kind::Trigger,
                     name: name.to_lowercase(),
@@ -244,7 +248,8 @@ fn join(tokens: &[Token]) -> String {
     let mut out = String::new();
     let mut previous: Option<&Token> = None;
     for t in tokens {
-        let glued = previous.is_some_and(|p| p.kind == TokenKind::Punct && t.kind == TokenKind::Punct && p.end == t.start);
+        let glued =
+            previous.is_some_and(|p| p.kind == TokenKind::Punct && t.kind == TokenKind::Punct && p.end == t.start);
         if previous.is_some() && !glued {
             out.push(' ');
         }
@@ -273,6 +278,27 @@ fn group(tokens: &[Token], open: usize) -> &[Token] {
     &tokens[(open + 1).min(tokens.len())..]
 }
 
+/// A row of `pragma_table_xinfo`.
+struct ColumnRow {
+    cid: i64,
+    name: String,
+    decl: String,
+    not_null: bool,
+    default: Option<String>,
+    pk: i64,
+    hidden: i64,
+}
+
+/// One foreign key, gathered from its `pragma_foreign_key_list` rows.
+struct ForeignKey {
+    target: String,
+    from: Vec<String>,
+    to: Vec<Option<String>>,
+    on_update: String,
+    on_delete: String,
+    matching: String,
+}
+
 const CONSTRAINT_WORDS: [&str; 6] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "KEY"];
 
 fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
@@ -296,7 +322,8 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
                 let rest = &piece[i..];
                 let mode = if rest.windows(2).any(|w| w[0].is("NOT") && w[1].is("DEFERRABLE")) {
                     "not deferrable"
-                } else if rest.windows(3).any(|w| w[0].is("DEFERRABLE") && w[1].is("INITIALLY") && w[2].is("DEFERRED")) {
+                } else if rest.windows(3).any(|w| w[0].is("DEFERRABLE") && w[1].is("INITIALLY") && w[2].is("DEFERRED"))
+                {
                     "deferrable initially deferred"
                 } else {
                     "not deferred"
@@ -306,13 +333,25 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
         }
     }
     let mut lines = Vec::new();
-    let mut stmt = conn.prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)").map_err(ctx("table_xinfo"))?;
-    let columns: Vec<(i64, String, String, bool, Option<String>, i64, i64)> = stmt
-        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+    let mut stmt = conn
+        .prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")
+        .map_err(ctx("table_xinfo"))?;
+    let columns: Vec<ColumnRow> = stmt
+        .query_map([name], |r| {
+            Ok(ColumnRow {
+                cid: r.get(0)?,
+                name: r.get(1)?,
+                decl: r.get(2)?,
+                not_null: r.get(3)?,
+                default: r.get(4)?,
+                pk: r.get(5)?,
+                hidden: r.get(6)?,
+            })
+        })
         .and_then(Iterator::collect)
         .map_err(ctx("table_xinfo"))?;
     let mut pk_columns: Vec<(i64, String)> = Vec::new();
-    for (cid, col, decl, not_null, default, pk, hidden) in &columns {
+    for ColumnRow { cid, name: col, decl, not_null, default, pk, hidden } in &columns {
         let mut line = format!("column {} {}", cid + 1, col.to_lowercase());
         let decl = normalize_sql(decl);
         line.push_str(&format!(" type {}", if decl.is_empty() { "(none)" } else { &decl }));
@@ -341,7 +380,9 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
     }
     pk_columns.sort();
     let (strict, without_rowid): (bool, bool) = conn
-        .query_row("SELECT strict, wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT strict, wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", [name], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .map_err(ctx("table_list"))?;
     if strict {
         lines.push("strict".to_string());
@@ -355,18 +396,34 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
     checks.sort();
     lines.extend(checks);
     let mut stmt = conn.prepare("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq").map_err(ctx("foreign_key_list"))?;
-    let fk_rows: Vec<(i64, i64, String, String, Option<String>, String, String, String)> = stmt
-        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+    let fk_rows: Vec<(i64, ForeignKey)> = stmt
+        .query_map([name], |r| {
+            let fk = ForeignKey {
+                target: r.get::<_, String>(2)?.to_lowercase(),
+                from: vec![r.get::<_, String>(3)?.to_lowercase()],
+                to: vec![r.get::<_, Option<String>>(4)?.map(|t| t.to_lowercase())],
+                on_update: r.get(5)?,
+                on_delete: r.get(6)?,
+                matching: r.get(7)?,
+            };
+            Ok((r.get(0)?, fk))
+        })
         .and_then(Iterator::collect)
         .map_err(ctx("foreign_key_list"))?;
-    let mut fks: BTreeMap<i64, (String, Vec<String>, Vec<Option<String>>, String, String, String)> = BTreeMap::new();
-    for (id, _seq, target, from, to, on_update, on_delete, matching) in fk_rows {
-        let e = fks.entry(id).or_insert_with(|| (target.to_lowercase(), Vec::new(), Vec::new(), on_update, on_delete, matching));
-        e.1.push(from.to_lowercase());
-        e.2.push(to.map(|t| t.to_lowercase()));
+    let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+    for (id, fk) in fk_rows {
+        match fks.get_mut(&id) {
+            Some(existing) => {
+                existing.from.extend(fk.from);
+                existing.to.extend(fk.to);
+            }
+            None => {
+                fks.insert(id, fk);
+            }
+        }
     }
     let mut fk_lines = Vec::new();
-    for (target, from, to, on_update, on_delete, matching) in fks.into_values() {
+    for ForeignKey { target, from, to, on_update, on_delete, matching } in fks.into_values() {
         let to: Vec<String> = if to.iter().any(Option::is_none) {
             primary_key_of(conn, &target)?
         } else {
@@ -424,9 +481,11 @@ fn index_columns(conn: &Connection, index: &str) -> Result<Vec<String>> {
 
 fn index_object(conn: &Connection, name: &str, table: &str, sql: Option<&str>) -> Result<Object> {
     let (unique, origin, partial): (bool, String, bool) = conn
-        .query_row("SELECT \"unique\", origin, partial FROM pragma_index_list(?1) WHERE name = ?2", [table, name], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT \"unique\", origin, partial FROM pragma_index_list(?1) WHERE name = ?2",
+            [table, name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .map_err(Error::sqlite(format!("cannot read index {name} (index_list)")))?;
     let mut lines = vec![format!("on {}", table.to_lowercase())];
     if unique {
@@ -442,7 +501,9 @@ fn index_object(conn: &Connection, name: &str, table: &str, sql: Option<&str>) -
         let tokens = tokenize(sql);
         if let Some(open) = tokens.iter().position(|t| t.kind == TokenKind::Punct && t.text == "(") {
             let keys = group(&tokens, open);
-            if keys.iter().any(|t| t.kind == TokenKind::Punct && t.text == "(") || lines.iter().any(|l| l.contains("(expression)")) {
+            if keys.iter().any(|t| t.kind == TokenKind::Punct && t.text == "(")
+                || lines.iter().any(|l| l.contains("(expression)"))
+            {
                 lines.push(format!("expressions {}", join(keys)));
             }
         }
@@ -467,7 +528,12 @@ fn auto_indexes(conn: &Connection, table: &str) -> Result<Vec<Object>> {
     let mut out = Vec::new();
     for name in names {
         let mut object = index_object(conn, &name, table, None)?;
-        let keys: Vec<String> = object.lines.iter().filter_map(|l| l.strip_prefix("key ")).map(|k| k.split(' ').nth(1).unwrap_or("").to_string()).collect();
+        let keys: Vec<String> = object
+            .lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("key "))
+            .map(|k| k.split(' ').nth(1).unwrap_or("").to_string())
+            .collect();
         object.name = format!("(auto) {}({})", table.to_lowercase(), keys.join(", "));
         out.push(object);
     }

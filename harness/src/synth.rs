@@ -116,10 +116,25 @@ fn create_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
         let def = format!("INTEGER REFERENCES {}(id) ON DELETE CASCADE", tables[parent].name);
         columns.push(Column { name: "parent_id".into(), def, indexed: true });
     }
-    let table = Table { name: name.clone(), columns, indexes: Vec::new(), views: 0, triggers: 0, referenced: 0, checked: false };
+    let table = Table {
+        name: name.clone(),
+        columns,
+        indexes: Vec::new(),
+        views: 0,
+        triggers: 0,
+        referenced: 0,
+        checked: false,
+    };
     let up = table.create_sql(&name, false);
     tables.push(table);
-    Generated { message: format!("Create table {name}"), table: name.clone(), change: "create table".into(), up, down: format!("DROP TABLE {name};"), allow: Vec::new() }
+    Generated {
+        message: format!("Create table {name}"),
+        table: name.clone(),
+        change: "create table".into(),
+        up,
+        down: format!("DROP TABLE {name};"),
+        allow: Vec::new(),
+    }
 }
 
 fn next_change(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
@@ -227,7 +242,10 @@ fn next_change(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             change: "rebuilt with CHECK (length(name) < 1000)".into(),
             up: rebuild(table, true),
             down: rebuild(table, false),
-            allow: vec!["data-change: a table rebuild copies its rows".into(), "destructive: the old table is dropped after the copy".into()],
+            allow: vec![
+                "data-change: a table rebuild copies its rows".into(),
+                "destructive: the old table is dropped after the copy".into(),
+            ],
         };
     }
     create_table(tables, rng, i)
@@ -258,7 +276,8 @@ fn render_merge(rev: &str, parents: &[String], i: usize) -> (String, String) {
 }
 
 fn slug(message: &str) -> String {
-    let s: String = message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let s: String =
+        message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     s.split('_').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("_")
 }
 
@@ -271,7 +290,8 @@ pub fn write_dir(dir: &Path, n: usize, seed: u64) -> std::io::Result<MigrationSe
         std::fs::write(dir.join(&name), &text)?;
         sources.push(SourceFile { display: Path::new("migrations").join(&name), bytes: text.into_bytes() });
     }
-    let set = MigrationSet::from_files(&sources).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    let set = MigrationSet::from_files(&sources)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
     std::fs::write(dir.join(retort_build::LOCK_FILE), Lock::of(&set).render())?;
     Ok(set)
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{examples, id, m, rev, set, M};
+use common::{M, examples, id, m, rev, set};
 use retort::{Direction, DowngradeOptions, Error, Migrator, Schema, Target};
 use rusqlite::Connection;
 
@@ -21,7 +21,12 @@ fn applied(migrator: &Migrator, conn: &Connection) -> Vec<String> {
 fn chain() -> Vec<M<'static>> {
     vec![
         m("a", &[], "CREATE TABLE parent (id INTEGER PRIMARY KEY);", "DROP TABLE parent;"),
-        m("b", &["a"], "CREATE TABLE child (\n  id INTEGER PRIMARY KEY,\n  parent_id INTEGER REFERENCES parent(id)\n);", "DROP TABLE child;"),
+        m(
+            "b",
+            &["a"],
+            "CREATE TABLE child (\n  id INTEGER PRIMARY KEY,\n  parent_id INTEGER REFERENCES parent(id)\n);",
+            "DROP TABLE child;",
+        ),
         m("c", &["b"], "ALTER TABLE child ADD COLUMN note TEXT;", "ALTER TABLE child DROP COLUMN note;"),
     ]
 }
@@ -61,7 +66,10 @@ fn target_errors() {
             "there are several heads (abcd10000000, abcd20000000); name one, use `heads`, or join them with `cargo xtask merge`",
         ),
         (Target::parse("abc", graph), "revision prefix `abc` is too short; give at least 4 hex digits"),
-        (Target::parse("abcd", graph), "revision prefix `abcd` is ambiguous: it matches abcd10000000, abcd20000000; give more digits"),
+        (
+            Target::parse("abcd", graph),
+            "revision prefix `abcd` is ambiguous: it matches abcd10000000, abcd20000000; give more digits",
+        ),
         (Target::parse("fedc", graph), "unknown revision `fedc`; `cargo xtask history` lists them"),
         (Target::parse("+0", graph), "`+0` is not a step count; write `+N` or `-N` with N >= 1"),
         (
@@ -69,7 +77,9 @@ fn target_errors() {
             "cannot upgrade 9 steps: only 3 available",
         ),
         (
-            forked.downgrade(&conn, Target::Revision(id("abcd1")), DowngradeOptions { backup: false }, &mut no_steps()).map(|_| Target::Head),
+            forked
+                .downgrade(&conn, Target::Revision(id("abcd1")), DowngradeOptions { backup: false }, &mut no_steps())
+                .map(|_| Target::Head),
             "abcd10000000 is not applied, so it is not a downgrade target; `current` shows what is",
         ),
     ];
@@ -83,7 +93,12 @@ fn target_errors() {
 #[test]
 fn sql_error_names_file_line_and_progress_and_keeps_nothing_of_the_step() {
     let mut migrations = chain();
-    migrations[2] = m("c", &["b"], "ALTER TABLE child ADD COLUMN note TEXT;\n\nCREATE INDEX child_note ON child (nope);", "SELECT 1;");
+    migrations[2] = m(
+        "c",
+        &["b"],
+        "ALTER TABLE child ADD COLUMN note TEXT;\n\nCREATE INDEX child_note ON child (nope);",
+        "SELECT 1;",
+    );
     let migrator = Migrator::new(set(&migrations));
     let conn = Connection::open_in_memory().unwrap();
     let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err();
@@ -98,7 +113,12 @@ fn sql_error_names_file_line_and_progress_and_keeps_nothing_of_the_step() {
     let syntax = Migrator::new(set(&[m("a", &[], "CREATE TABLE ok(x);\nCREATE TABEL bad(x);", "DROP TABLE ok;")]));
     let conn = Connection::open_in_memory().unwrap();
     let err = syntax.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
-    assert!(err.starts_with("upgrade a00000000000 failed at migrations/a00000000000_fixture_a.sql:12: near \"TABEL\": syntax error"), "{err}");
+    assert!(
+        err.starts_with(
+            "upgrade a00000000000 failed at migrations/a00000000000_fixture_a.sql:12: near \"TABEL\": syntax error"
+        ),
+        "{err}"
+    );
     assert!(Schema::read(&conn).unwrap().is_empty());
 }
 
@@ -159,7 +179,9 @@ fn history_is_validated_before_any_change() {
     let new = drifted.set().checksum(&id("a")).to_string();
     assert_eq!(
         err,
-        format!("applied migrations differ from the files: a00000000000 (applied {old}, file {new}); restore the files as they were applied, or `stamp` if you know the schema matches")
+        format!(
+            "applied migrations differ from the files: a00000000000 (applied {old}, file {new}); restore the files as they were applied, or `stamp` if you know the schema matches"
+        )
     );
     assert_eq!(applied(&migrator, &conn).len(), 2, "nothing was written");
 
@@ -172,7 +194,10 @@ fn history_is_validated_before_any_change() {
 
     conn.execute("DELETE FROM retort_history WHERE revision = ?1", [rev("a")]).unwrap();
     let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
-    assert_eq!(err, "the history is inconsistent: b00000000000 is applied but a00000000000 is not; `verify` the database, then `stamp` it");
+    assert_eq!(
+        err,
+        "the history is inconsistent: b00000000000 is applied but a00000000000 is not; `verify` the database, then `stamp` it"
+    );
 }
 
 #[test]
@@ -236,7 +261,9 @@ fn offline_script_matches_a_real_upgrade() {
         offline.execute_batch(&script).unwrap_or_else(|e| panic!("{e}\n{script}"));
         match direction {
             Direction::Up => migrator.upgrade(&real, target, &mut no_steps()).map(drop),
-            Direction::Down => migrator.downgrade(&real, target, DowngradeOptions { backup: false }, &mut no_steps()).map(drop),
+            Direction::Down => {
+                migrator.downgrade(&real, target, DowngradeOptions { backup: false }, &mut no_steps()).map(drop)
+            }
         }
         .unwrap();
         assert_eq!(Schema::read(&offline).unwrap(), Schema::read(&real).unwrap(), "{script}");
@@ -258,7 +285,8 @@ fn downgrade_backup_holds_the_schema_and_data_before_it() {
     assert_eq!(backup.parent(), db.parent(), "the backup sits next to the database");
     let copy = Connection::open(&backup).unwrap();
     assert_eq!(Schema::read(&copy).unwrap(), before);
-    let email: String = copy.query_row("SELECT email FROM \"user\" WHERE signature_image = 'sig'", [], |r| r.get(0)).unwrap();
+    let email: String =
+        copy.query_row("SELECT email FROM \"user\" WHERE signature_image = 'sig'", [], |r| r.get(0)).unwrap();
     assert_eq!(email, "ada@example.com");
     assert_eq!(history_rows(&copy).len(), 10);
     assert!(Schema::read(&conn).unwrap().is_empty());
@@ -266,10 +294,13 @@ fn downgrade_backup_holds_the_schema_and_data_before_it() {
 
 #[test]
 fn embedded_migrations_load_through_the_one_parser() {
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/a1c3e5f70912_create_user.sql")).unwrap();
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/a1c3e5f70912_create_user.sql"))
+            .unwrap();
     let source: &'static str = Box::leak(source.into_boxed_str());
     let set = examples();
-    let checksum: &'static str = Box::leak(set.checksum(&retort_build::RevisionId::parse("a1c3e5f70912").unwrap()).to_string().into_boxed_str());
+    let checksum: &'static str =
+        Box::leak(set.checksum(&retort_build::RevisionId::parse("a1c3e5f70912").unwrap()).to_string().into_boxed_str());
     let entries: &'static [retort::EmbeddedMigration] = Box::leak(Box::new([retort::EmbeddedMigration {
         file: "migrations/a1c3e5f70912_create_user.sql",
         revision: "a1c3e5f70912",
@@ -284,7 +315,8 @@ fn embedded_migrations_load_through_the_one_parser() {
     }]));
     let migrator = Migrator::embedded(&retort::Migrations::new(entries)).unwrap();
     assert_eq!(migrator.set().len(), 1);
-    let stale: &'static [retort::EmbeddedMigration] = Box::leak(Box::new([retort::EmbeddedMigration { checksum: "sha256:old", ..entries[0] }]));
+    let stale: &'static [retort::EmbeddedMigration] =
+        Box::leak(Box::new([retort::EmbeddedMigration { checksum: "sha256:old", ..entries[0] }]));
     let err = Migrator::embedded(&retort::Migrations::new(stale)).unwrap_err().to_string();
     assert!(err.contains("checksum drift in locked migration a1c3e5f70912"), "{err}");
 }

@@ -6,9 +6,9 @@ use std::path::Path;
 use retort::{Direction, DowngradeOptions, Error, Migrator, State, Step, Target};
 use retort_build::RevisionId;
 
+use crate::Context;
 use crate::flags::{DbFlags, DowngradeFlags, StampFlags, UpgradeFlags};
 use crate::output::{self, Failure};
-use crate::Context;
 
 /// Maps a migrator error to the CLI's exit codes: problems found in the database or the SQL
 /// are exit 1, bad targets and I/O are exit 2.

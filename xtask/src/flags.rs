@@ -37,6 +37,22 @@ pub enum Command {
     Downgrade(DowngradeFlags),
     /// Record a target in the history table without running any SQL.
     Stamp(StampFlags),
+    /// Benchmark Retort against plain rusqlite on generated migration chains (release build).
+    Bench(BenchFlags),
+}
+
+/// `bench`.
+#[derive(Debug, Args)]
+pub struct BenchFlags {
+    /// Chain lengths to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1000])]
+    pub n: Vec<usize>,
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Also write the table as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// The database a command works on.

@@ -1,6 +1,7 @@
 //! `retort_cli`: the `cargo xtask` commands as a library, so another workspace's xtask can call
 //! `retort_cli::main()` (or `retort_cli::run(args)`) in one line.
 
+mod bench;
 mod context;
 mod db;
 mod flags;
@@ -39,6 +40,10 @@ where
 }
 
 fn dispatch(flags: Flags) -> anyhow::Result<()> {
+    if let Command::Bench(f) = &flags.command {
+        // The benchmark generates its own migrations and needs no workspace.
+        return bench::run(f);
+    }
     let cx = Context::new(flags.migrations.as_deref())?;
     match flags.command {
         Command::Lock(f) => lock::run(&cx, &f),
@@ -50,5 +55,6 @@ fn dispatch(flags: Flags) -> anyhow::Result<()> {
         Command::Upgrade(f) => db::upgrade(&cx, &f),
         Command::Downgrade(f) => db::downgrade(&cx, &f),
         Command::Stamp(f) => db::stamp(&cx, &f),
+        Command::Bench(_) => unreachable!("handled above"),
     }
 }

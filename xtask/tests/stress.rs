@@ -64,7 +64,12 @@ fn sigkill_during_upgrade_never_corrupts() {
         if !state.applied.is_empty() && state.applied.len() < migrator.set().len() {
             partial += 1;
         }
-        assert_eq!(Schema::read(&conn).unwrap(), replayed(&migrator, &state.applied), "trial {trial}: {}", db.display());
+        assert_eq!(
+            Schema::read(&conn).unwrap(),
+            replayed(&migrator, &state.applied),
+            "trial {trial}: {}",
+            db.display()
+        );
         migrator.upgrade(&conn, Target::Head, &mut |_| {}).unwrap();
         assert_eq!(Schema::read(&conn).unwrap(), head, "trial {trial}");
     }

@@ -56,7 +56,10 @@ impl M<'_> {
 pub fn set(migrations: &[M]) -> MigrationSet {
     let files: Vec<SourceFile> = migrations
         .iter()
-        .map(|m| SourceFile { display: PathBuf::from(format!("migrations/{}", m.file_name())), bytes: m.text().into_bytes() })
+        .map(|m| SourceFile {
+            display: PathBuf::from(format!("migrations/{}", m.file_name())),
+            bytes: m.text().into_bytes(),
+        })
         .collect();
     MigrationSet::from_files(&files).unwrap_or_else(|e| panic!("fixture set is invalid: {e}"))
 }

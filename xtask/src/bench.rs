@@ -1,0 +1,150 @@
+//! `cargo xtask bench` (SPEC §11): times Retort against a floor measured in the same run, on
+//! generated chains of N migrations and file databases. Timings are printed, never asserted.
+//!
+//! A debug build re-runs itself in release first, so figures are always optimised code.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use retort::{Migrator, Target};
+use retort_build::MigrationSet;
+use rusqlite::Connection;
+
+use crate::flags::BenchFlags;
+use crate::output;
+
+/// One row of the table.
+#[derive(Debug, Clone)]
+struct Row {
+    figure: &'static str,
+    n: usize,
+    samples: Vec<Duration>,
+    floor: Vec<Duration>,
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut s = samples.to_vec();
+    s.sort();
+    s.get(s.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs the benchmark.
+pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        return rerun_in_release();
+    }
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let mut rows = Vec::new();
+    for &n in &flags.n {
+        let dir = scratch.path().join(format!("chain-{n}"));
+        let set = retort::synth::write_dir(&dir, n, 42).context("cannot generate the chain")?;
+        output::status("Generated", format!("{n} migrations"));
+        let runs = flags.runs.max(1);
+        let mut row = Row { figure: "upgrade head", n, samples: Vec::new(), floor: Vec::new() };
+        for run in 0..runs {
+            // Alternate which goes first, so neither always gets the warmer cache.
+            let (a, b) = (floor_upgrade(&set, scratch.path(), run)?, retort_upgrade(&set, scratch.path(), run)?);
+            row.floor.push(a);
+            row.samples.push(b);
+        }
+        output::status("Measured", format!("upgrade head, N = {n}"));
+        rows.push(row);
+    }
+    print_table(&rows);
+    if let Some(path) = &flags.json {
+        std::fs::write(path, json(&rows)).with_context(|| format!("cannot write {}", path.display()))?;
+        output::status("Wrote", path.display());
+    }
+    Ok(())
+}
+
+fn rerun_in_release() -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    output::status("Rebuilding", "xtask in release mode for the benchmark");
+    let status = std::process::Command::new(cargo)
+        .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
+        .args(&args)
+        .status()
+        .context("cannot run cargo")?;
+    if status.success() { Ok(()) } else { Err(output::Failure("the release benchmark failed".into()).into()) }
+}
+
+fn fresh_db(dir: &Path, name: &str) -> anyhow::Result<(std::path::PathBuf, Connection)> {
+    let path = dir.join(name);
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok((path, conn))
+}
+
+/// The floor: the same up SQL through rusqlite, one transaction per migration, no bookkeeping.
+fn floor_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<Duration> {
+    let (_, conn) = fresh_db(dir, &format!("floor-{run}.db"))?;
+    let started = Instant::now();
+    for m in set.in_order() {
+        conn.execute_batch("BEGIN")?;
+        conn.execute_batch(&m.up.sql).with_context(|| format!("floor: {}", m.revision))?;
+        conn.execute_batch("COMMIT")?;
+    }
+    Ok(started.elapsed())
+}
+
+fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<Duration> {
+    let (path, conn) = fresh_db(dir, &format!("retort-{run}.db"))?;
+    drop(conn);
+    let migrator = Migrator::new(set.clone());
+    let started = Instant::now();
+    let conn = retort::open(&path)?;
+    migrator.upgrade(&conn, Target::Head, &mut |_| {})?;
+    Ok(started.elapsed())
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<14} {:>6} {:>11} {:>11} {:>11} {:>13} {:>7}",
+        "figure", "N", "median ms", "min ms", "max ms", "floor med ms", "ratio"
+    );
+    for r in rows {
+        let (med, floor) = (median(&r.samples), median(&r.floor));
+        let min = r.samples.iter().min().copied().unwrap_or_default();
+        let max = r.samples.iter().max().copied().unwrap_or_default();
+        let ratio = if floor.is_zero() { f64::NAN } else { med.as_secs_f64() / floor.as_secs_f64() };
+        println!(
+            "{:<14} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13.1} {:>7.3}",
+            r.figure,
+            r.n,
+            ms(med),
+            ms(min),
+            ms(max),
+            ms(floor),
+            ratio
+        );
+    }
+}
+
+fn json(rows: &[Row]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let (med, floor) = (median(&r.samples), median(&r.floor));
+            format!(
+                "  {{\"figure\": \"{}\", \"n\": {}, \"median_ms\": {:.3}, \"min_ms\": {:.3}, \"max_ms\": {:.3}, \"floor_median_ms\": {:.3}, \"ratio\": {:.4}}}",
+                r.figure,
+                r.n,
+                ms(med),
+                ms(r.samples.iter().min().copied().unwrap_or_default()),
+                ms(r.samples.iter().max().copied().unwrap_or_default()),
+                ms(floor),
+                med.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE)
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", items.join(",\n"))
+}
