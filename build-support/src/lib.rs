@@ -11,6 +11,7 @@ mod graph;
 pub mod lint;
 mod lock;
 pub mod migration;
+pub mod populate;
 mod problem;
 mod revision;
 mod set;

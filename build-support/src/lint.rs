@@ -1,5 +1,250 @@
-//! The static lint (SPEC §8 step 2, `cargo xtask lint`): what a migration's SQL does, read from
-//! its text without a database.
+//! The static lint (SPEC §8 step 2, `cargo xtask lint`): what each migration's SQL does, read
+//! from its text without a database. The harness confirms the data rules while running, with
+//! SQLite's authorizer, so what the text hides (a trigger body, a CTE) is caught there.
 //!
-//! Guarantees: every finding names the file and the line of the statement; a finding that an
-//! `Allow:` waiver covers is not reported.
+//! Guarantees: every finding names the file and the line of the statement and says how to fix
+//! it; a finding that an `Allow:` waiver covers is not reported.
+
+use std::collections::BTreeSet;
+
+use crate::MigrationSet;
+use crate::migration::{Migration, WaiverKind};
+use crate::problem::{Problem, ProblemKind};
+use crate::sql::{Statement, Token, TokenKind, split_statements};
+
+/// The `Tables affected` entry `cargo xtask revision` writes: `- <table>: <what changes>`.
+pub const PLACEHOLDER_TABLE: &str = "<table>";
+/// See `PLACEHOLDER_TABLE`.
+pub const PLACEHOLDER_CHANGE: &str = "<what changes>";
+
+/// What one statement does, as far as its text tells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// INSERT, UPDATE, DELETE or REPLACE on a table.
+    DataChange {
+        /// The verb, upper case.
+        verb: String,
+        /// The table.
+        table: String,
+    },
+    /// DROP TABLE.
+    DropTable(String),
+    /// ALTER TABLE … DROP COLUMN.
+    DropColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// Any other change to a named table or view (create, alter, index, trigger).
+    Touch(String),
+    /// A table or view created under a name.
+    Create(String),
+    /// A table renamed: (from, to).
+    Rename(String, String),
+    /// A change whose table the text does not name (DROP INDEX, DROP TRIGGER).
+    Unknown,
+    /// Reads or pragmas.
+    None,
+}
+
+fn name_at(tokens: &[Token], mut i: usize) -> Option<(String, usize)> {
+    let t = tokens.get(i)?;
+    let mut name = t.name()?.to_string();
+    // Schema-qualified: main.t
+    if tokens.get(i + 1).is_some_and(|d| d.kind == TokenKind::Punct && d.text == ".") {
+        if let Some(n) = tokens.get(i + 2).and_then(Token::name) {
+            name = n.to_string();
+            i += 2;
+        }
+    }
+    Some((name.to_lowercase(), i + 1))
+}
+
+fn skip(tokens: &[Token], mut i: usize, words: &[&str]) -> usize {
+    while tokens.get(i).is_some_and(|t| words.iter().any(|w| t.is(w))) {
+        i += 1;
+    }
+    i
+}
+
+/// The effects of one statement.
+pub fn effects(statement: &Statement) -> Vec<Effect> {
+    let t = &statement.tokens;
+    let Some(first) = t.first() else { return vec![Effect::None] };
+    let word = |i: usize| t.get(i).map_or("", |t| if t.kind == TokenKind::Word { t.text.as_str() } else { "" });
+    match first.text.as_str() {
+        "WITH" => {
+            // The verb after the common table expressions, at parenthesis depth 0.
+            let mut depth = 0i32;
+            for (i, tok) in t.iter().enumerate().skip(1) {
+                match tok.text.as_str() {
+                    "(" if tok.kind == TokenKind::Punct => depth += 1,
+                    ")" if tok.kind == TokenKind::Punct => depth -= 1,
+                    "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "SELECT"
+                        if depth == 0 && tok.kind == TokenKind::Word =>
+                    {
+                        let rest = Statement { text: String::new(), start: statement.start, tokens: t[i..].to_vec() };
+                        return effects(&rest);
+                    }
+                    _ => {}
+                }
+            }
+            vec![Effect::None]
+        }
+        "INSERT" | "REPLACE" => {
+            let i = skip(t, 1, &["OR", "REPLACE", "ROLLBACK", "ABORT", "FAIL", "IGNORE", "INTO"]);
+            name_at(t, i).map_or(vec![Effect::Unknown], |(table, _)| {
+                vec![Effect::DataChange { verb: first.text.clone(), table }]
+            })
+        }
+        "UPDATE" => {
+            let i = skip(t, 1, &["OR", "REPLACE", "ROLLBACK", "ABORT", "FAIL", "IGNORE"]);
+            name_at(t, i)
+                .map_or(vec![Effect::Unknown], |(table, _)| vec![Effect::DataChange { verb: "UPDATE".into(), table }])
+        }
+        "DELETE" => {
+            let i = skip(t, 1, &["FROM"]);
+            name_at(t, i)
+                .map_or(vec![Effect::Unknown], |(table, _)| vec![Effect::DataChange { verb: "DELETE".into(), table }])
+        }
+        "CREATE" => {
+            let i = skip(t, 1, &["TEMP", "TEMPORARY", "UNIQUE", "VIRTUAL"]);
+            let kind = word(i);
+            let i = skip(t, i + 1, &["IF", "NOT", "EXISTS"]);
+            match kind {
+                "TABLE" | "VIEW" => name_at(t, i).map_or(vec![Effect::Unknown], |(n, _)| vec![Effect::Create(n)]),
+                "INDEX" | "TRIGGER" => {
+                    let body = t.iter().position(|x| x.is("BEGIN")).unwrap_or(t.len());
+                    let on = t[..body].iter().position(|x| x.is("ON"));
+                    on.and_then(|on| name_at(t, on + 1)).map_or(vec![Effect::Unknown], |(n, _)| vec![Effect::Touch(n)])
+                }
+                _ => vec![Effect::Unknown],
+            }
+        }
+        "ALTER" => {
+            let Some((table, i)) = name_at(t, skip(t, 1, &["TABLE"])) else { return vec![Effect::Unknown] };
+            match (word(i), word(i + 1)) {
+                ("RENAME", "TO") => {
+                    name_at(t, i + 2).map_or(vec![Effect::Unknown], |(to, _)| vec![Effect::Rename(table, to)])
+                }
+                ("DROP", _) => {
+                    let j = skip(t, i + 1, &["COLUMN"]);
+                    let column = name_at(t, j).map(|(c, _)| c).unwrap_or_default();
+                    vec![Effect::DropColumn { table, column }]
+                }
+                _ => vec![Effect::Touch(table)],
+            }
+        }
+        "DROP" => {
+            let kind = word(1);
+            let i = skip(t, 2, &["IF", "EXISTS"]);
+            match kind {
+                "TABLE" => name_at(t, i).map_or(vec![Effect::Unknown], |(n, _)| vec![Effect::DropTable(n)]),
+                "VIEW" => name_at(t, i).map_or(vec![Effect::Unknown], |(n, _)| vec![Effect::Touch(n)]),
+                _ => vec![Effect::Unknown],
+            }
+        }
+        _ => vec![Effect::None],
+    }
+}
+
+/// Lints every migration of `set`.
+pub fn lint(set: &MigrationSet) -> Vec<Problem> {
+    set.in_order().flat_map(lint_migration).collect()
+}
+
+/// Lints one migration: data changes and destructive changes in `up` need a waiver, `Tables
+/// affected` must match what `up` touches, and no template placeholder may remain.
+pub fn lint_migration(m: &Migration) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let finding = |line: usize, message: String, help: &str| {
+        Problem::error(&m.file, line, ProblemKind::Lint(message)).with_help(help)
+    };
+    for entry in &m.tables_affected {
+        if entry.table == PLACEHOLDER_TABLE || entry.change == PLACEHOLDER_CHANGE || entry.table.is_empty() {
+            out.push(finding(
+                entry.line,
+                "`Tables affected` still holds the template placeholder".into(),
+                "name each table the migration changes and what happens to it: `- user: add column signature_image`",
+            ));
+        }
+    }
+    let statements = split_statements(&m.up.sql);
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    let mut created: BTreeSet<String> = BTreeSet::new();
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    let mut unknown = false;
+    for s in &statements {
+        let line = m.up.line_of(s.start);
+        for effect in effects(s) {
+            match effect {
+                Effect::DataChange { verb, table } => {
+                    touched.insert(table.clone());
+                    if !m.allows(WaiverKind::DataChange) {
+                        out.push(finding(
+                            line,
+                            format!("data change in `up`: {verb} on `{table}`"),
+                            "a migration changes the schema only: move data into an idempotent script in `migrations/populate/`, or add `-- Allow: data-change: <reason>` to the header",
+                        ));
+                    }
+                }
+                Effect::DropTable(table) => {
+                    touched.insert(table.clone());
+                    gone.insert(table.clone());
+                    if !m.allows(WaiverKind::Destructive) {
+                        out.push(finding(line, format!("destructive change in `up`: DROP TABLE `{table}`"), "dropping loses data: add `-- Allow: destructive: <reason>` to the header once you are sure"));
+                    }
+                }
+                Effect::DropColumn { table, column } => {
+                    touched.insert(table.clone());
+                    if !m.allows(WaiverKind::Destructive) {
+                        out.push(finding(line, format!("destructive change in `up`: DROP COLUMN `{column}` of `{table}`"), "dropping loses data: add `-- Allow: destructive: <reason>` to the header once you are sure"));
+                    }
+                }
+                Effect::Touch(table) => {
+                    touched.insert(table);
+                }
+                Effect::Create(table) => {
+                    created.insert(table.clone());
+                    touched.insert(table);
+                }
+                Effect::Rename(from, to) => {
+                    gone.insert(from.clone());
+                    touched.insert(from);
+                    touched.insert(to);
+                }
+                Effect::Unknown => unknown = true,
+                Effect::None => {}
+            }
+        }
+    }
+    if m.is_merge() {
+        return out;
+    }
+    // A table created and then renamed away or dropped within `up` is a rebuild's scaffolding.
+    let scaffolding: BTreeSet<String> = created.intersection(&gone).cloned().collect();
+    let listed: BTreeSet<String> = m.tables_affected.iter().map(|e| e.table.to_lowercase()).collect();
+    let tables_line = m.line_of_key("Tables affected");
+    for table in touched.iter().filter(|t| !scaffolding.contains(*t) && !listed.contains(*t)) {
+        out.push(finding(
+            tables_line,
+            format!("`Tables affected` does not list `{table}`, which `up` changes"),
+            "add `-- - <table>: <what changes>` under `Tables affected`",
+        ));
+    }
+    if !unknown {
+        for entry in m
+            .tables_affected
+            .iter()
+            .filter(|e| !touched.contains(&e.table.to_lowercase()) && e.table != PLACEHOLDER_TABLE)
+        {
+            out.push(finding(
+                entry.line,
+                format!("`Tables affected` lists `{}`, which `up` does not touch", entry.table),
+                "remove the entry, or fix the table name",
+            ));
+        }
+    }
+    out
+}

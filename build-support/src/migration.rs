@@ -445,7 +445,7 @@ impl Parser<'_> {
 }
 
 /// A line that looks like `Key: value` with one to three words, the first capitalised.
-fn key_like(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn key_like(line: &str) -> Option<(&str, &str)> {
     let (key, value) = line.split_once(':')?;
     if !(value.is_empty() || value.starts_with(' ')) {
         return None;

@@ -111,6 +111,24 @@ pub enum Error {
         /// Revisions completed before it in this run.
         done: Vec<RevisionId>,
     },
+    /// A populate script's required revision is not applied.
+    #[error("{file} requires revision {requires}, which the database does not have yet; run `upgrade` first")]
+    PopulateBehind {
+        /// The script.
+        file: PathBuf,
+        /// The revision it needs.
+        requires: RevisionId,
+    },
+    /// A statement of a populate script failed; nothing of the script was kept.
+    #[error("populate script failed at {file}:{line}: {message}; nothing of it was kept")]
+    Populate {
+        /// The script.
+        file: PathBuf,
+        /// The failing statement's line.
+        line: usize,
+        /// SQLite's message.
+        message: String,
+    },
     /// The backup before a downgrade failed; nothing was changed.
     #[error("cannot back up {path} before the downgrade: {source}; free space or pass `--no-backup`")]
     Backup {

@@ -5,8 +5,11 @@
 mod embedded;
 mod error;
 mod exec;
+#[cfg(feature = "harness")]
+pub mod harness;
 pub mod history;
 mod migrator;
+pub mod populate;
 pub mod snapshot;
 #[cfg(feature = "harness")]
 pub mod synth;
@@ -21,5 +24,5 @@ pub use migrator::{
     open_read_only,
 };
 pub use retort_build;
-pub use snapshot::{Change, Schema};
+pub use snapshot::{Change, Schema, SchemaCache};
 pub use target::Target;

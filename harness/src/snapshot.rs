@@ -6,7 +6,7 @@
 //! case and whitespace never count; column order, types, defaults and constraints always do.
 //! `retort_history` and `sqlite_*` objects are left out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use rusqlite::Connection;
@@ -113,43 +113,7 @@ pub fn render_changes(changes: &[Change]) -> String {
 impl Schema {
     /// Reads the schema of the `main` database of `conn`.
     pub fn read(conn: &Connection) -> Result<Schema> {
-        let ctx = |what: &str| Error::sqlite(format!("cannot read the schema ({what})"));
-        let mut stmt = conn
-            .prepare(
-                "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
-                 WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history' ORDER BY type, name",
-            )
-            .map_err(ctx("sqlite_schema"))?;
-        let rows: Vec<(String, String, String, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .and_then(Iterator::collect)
-            .map_err(ctx("sqlite_schema"))?;
-        let mut schema = Schema::default();
-        for (kind, name, table, sql) in rows {
-            let sql = sql.unwrap_or_default();
-            let object = match kind.as_str() {
-                "table" => table_object(conn, &name, &sql)?,
-                "index" => index_object(conn, &name, &table, Some(&sql))?,
-                "view" => Object {
-                    kind: Kind::View,
-                    name: name.to_lowercase(),
-                    lines: vec![format!("sql {}", normalize_sql(&sql))],
-                },
-                "trigger" => Object {
-                    kind: Kind::Trigger,
-                    name: name.to_lowercase(),
-                    lines: vec![format!("on {}", table.to_lowercase()), format!("sql {}", normalize_sql(&sql))],
-                },
-                _ => continue,
-            };
-            schema.insert(object);
-            if kind == "table" {
-                for auto in auto_indexes(conn, &name)? {
-                    schema.insert(auto);
-                }
-            }
-        }
-        Ok(schema)
+        SchemaCache::default().read(conn)
     }
 
     fn insert(&mut self, object: Object) {
@@ -201,6 +165,83 @@ impl fmt::Display for Schema {
         }
         Ok(())
     }
+}
+
+/// Reads schemas repeatedly, re-inspecting only the objects whose `sqlite_schema` text changed
+/// since the last read (SQLite rewrites that text on every change to the object, including
+/// ADD, RENAME and DROP COLUMN and the rewrites a rename causes in indexes, views and triggers).
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    entries: HashMap<(String, String), (String, Vec<Object>)>,
+}
+
+impl SchemaCache {
+    /// The schema of the `main` database of `conn`.
+    pub fn read(&mut self, conn: &Connection) -> Result<Schema> {
+        let ctx = Error::sqlite("cannot read the schema (sqlite_schema)");
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
+                 WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'",
+            )
+            .map_err(ctx)?;
+        let rows: Vec<(String, String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(Iterator::collect)
+            .map_err(Error::sqlite("cannot read the schema (sqlite_schema)"))?;
+        let mut schema = Schema::default();
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
+        for (kind, name, table, sql) in rows {
+            let sql = sql.unwrap_or_default();
+            let key = (kind, name);
+            let cached = self.entries.get(&key).filter(|(text, _)| *text == sql);
+            let objects = match cached {
+                Some((_, objects)) => objects.clone(),
+                None => {
+                    let (objects, cacheable) = read_object(conn, &key.0, &key.1, &table, &sql)?;
+                    if cacheable {
+                        self.entries.insert(key.clone(), (sql, objects.clone()));
+                    } else {
+                        self.entries.remove(&key);
+                    }
+                    objects
+                }
+            };
+            for object in objects {
+                schema.insert(object);
+            }
+            seen.insert(key);
+        }
+        self.entries.retain(|key, _| seen.contains(key));
+        Ok(schema)
+    }
+}
+
+/// The objects one `sqlite_schema` row stands for (a table brings its auto-indexes), and whether
+/// they depend on this row's text alone (a bare `REFERENCES t` depends on `t`'s key too).
+fn read_object(conn: &Connection, kind: &str, name: &str, table: &str, sql: &str) -> Result<(Vec<Object>, bool)> {
+    Ok(match kind {
+        "table" => {
+            let (object, cacheable) = table_object(conn, name, sql)?;
+            let mut objects = vec![object];
+            objects.extend(auto_indexes(conn, name)?);
+            (objects, cacheable)
+        }
+        "index" => (vec![index_object(conn, name, table, Some(sql))?], true),
+        "view" => (
+            vec![Object {
+                kind: Kind::View,
+                name: name.to_lowercase(),
+                lines: vec![format!("sql {}", normalize_sql(sql))],
+            }],
+            true,
+        ),
+        "trigger" => {
+            let lines = vec![format!("on {}", table.to_lowercase()), format!("sql {}", normalize_sql(sql))];
+            (vec![Object { kind: Kind::Trigger, name: name.to_lowercase(), lines }], true)
+        }
+        _ => (Vec::new(), true),
+    })
 }
 
 /// Normalises SQL text: comments and whitespace dropped, bare words and quoted identifiers
@@ -301,7 +342,7 @@ struct ForeignKey {
 
 const CONSTRAINT_WORDS: [&str; 6] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "KEY"];
 
-fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
+fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<(Object, bool)> {
     let ctx = |what: &str| Error::sqlite(format!("cannot read table {name} ({what})"));
     let pieces = definition_pieces(sql);
     let mut column_defs: BTreeMap<String, &[Token]> = BTreeMap::new();
@@ -423,8 +464,10 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
         }
     }
     let mut fk_lines = Vec::new();
+    let mut cacheable = true;
     for ForeignKey { target, from, to, on_update, on_delete, matching } in fks.into_values() {
         let to: Vec<String> = if to.iter().any(Option::is_none) {
+            cacheable = false;
             primary_key_of(conn, &target)?
         } else {
             to.into_iter().flatten().collect()
@@ -443,7 +486,7 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<Object> {
     }
     fk_lines.sort();
     lines.extend(fk_lines);
-    Ok(Object { kind: Kind::Table, name: name.to_lowercase(), lines })
+    Ok((Object { kind: Kind::Table, name: name.to_lowercase(), lines }, cacheable))
 }
 
 fn primary_key_of(conn: &Connection, table: &str) -> Result<Vec<String>> {

@@ -19,6 +19,11 @@ pub struct Flags {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Prove every migration: lock and graph checks, lint, up/down/up round trips with schema
+    /// snapshots, random walks, populate idempotency, head to base.
+    MigrateTest(MigrateTestFlags),
+    /// Run the static lint: header completeness, data and destructive changes, `Tables affected`.
+    Lint,
     /// Write `retort.lock` pinning every migration's checksum, or check that it is fresh.
     Lock(LockFlags),
     /// List the graph's heads.
@@ -102,6 +107,20 @@ pub struct StampFlags {
     pub db: DbFlags,
     /// `head`, `heads`, a revision, unique prefix, label, or `base`.
     pub target: String,
+}
+
+/// `migrate-test`.
+#[derive(Debug, Args, Clone)]
+pub struct MigrateTestFlags {
+    /// Number of proptest random walks over the graph (0 skips them).
+    #[arg(long, default_value_t = 32)]
+    pub walks: u32,
+    /// Seed for the walks (printed on every run, so a failure can be replayed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Accept a graph with several heads (otherwise a merge migration is required).
+    #[arg(long)]
+    pub allow_multiple_heads: bool,
 }
 
 /// `lock`.

@@ -7,6 +7,7 @@ mod db;
 mod flags;
 mod graph_cmds;
 mod lock;
+mod migrate_test;
 mod output;
 
 use std::process::ExitCode;
@@ -46,6 +47,8 @@ fn dispatch(flags: Flags) -> anyhow::Result<()> {
     }
     let cx = Context::new(flags.migrations.as_deref())?;
     match flags.command {
+        Command::MigrateTest(f) => migrate_test::run(&cx, &f),
+        Command::Lint => migrate_test::lint(&cx),
         Command::Lock(f) => lock::run(&cx, &f),
         Command::Heads => graph_cmds::heads(&cx),
         Command::Branches => graph_cmds::branches(&cx),

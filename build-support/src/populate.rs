@@ -1,0 +1,63 @@
+//! Populate scripts (`migrations/populate/*.sql`): data that belongs to the application, kept out
+//! of migrations. A script opens with a `--` header holding `Requires: <revision>`; the rest is
+//! SQL that must be idempotent (the harness runs it twice and proves the second run changes
+//! nothing).
+//!
+//! Guarantees: `parse_script` is the one parser of populate scripts; it never panics.
+
+use std::path::Path;
+
+use crate::migration::key_like;
+use crate::problem::{Problem, ProblemKind};
+use crate::text::{normalize_file, normalize_section};
+use crate::{RevisionId, Section};
+
+/// A parsed populate script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PopulateScript {
+    /// The file, as shown.
+    pub file: std::path::PathBuf,
+    /// The file name without `.sql`.
+    pub name: String,
+    /// The revision that must be applied first.
+    pub requires: RevisionId,
+    /// The SQL after the header.
+    pub sql: Section,
+}
+
+/// Parses a populate script.
+pub fn parse_script(display: &Path, bytes: &[u8]) -> Result<PopulateScript, Vec<Problem>> {
+    let err = |line, reason: String| Problem::error(display, line, ProblemKind::BadValue { key: "Requires", reason });
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Err(vec![Problem::error(display, 1, ProblemKind::NotUtf8)]);
+    };
+    let text = normalize_file(text);
+    let lines: Vec<&str> = text.split('\n').collect();
+    let header_end = lines.iter().position(|l| !l.trim_start().starts_with("--")).unwrap_or(lines.len());
+    let mut requires = None;
+    let mut problems = Vec::new();
+    for (i, line) in lines[..header_end].iter().enumerate() {
+        let content = line.trim_start().trim_start_matches('-').trim();
+        if let Some((key, value)) = key_like(content) {
+            match key {
+                "Requires" if requires.is_some() => problems.push(err(i + 1, "`Requires` appears twice".into())),
+                "Requires" => match RevisionId::parse(value.trim()) {
+                    Some(rev) => requires = Some(rev),
+                    None => problems
+                        .push(err(i + 1, format!("`{}` is not a 12-digit lowercase hex revision", value.trim()))),
+                },
+                _ => {}
+            }
+        }
+    }
+    let (sql, skipped) = normalize_section(&lines[header_end..]);
+    let name = display.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    match requires {
+        Some(requires) if problems.is_empty() => {
+            Ok(PopulateScript { file: display.to_path_buf(), name, requires, sql: Section { sql, line: header_end + 1 + skipped } })
+        }
+        None if problems.is_empty() => Err(vec![Problem::error(display, 1, ProblemKind::MissingKey("Requires"))
+            .with_help("start the script with a `--` header holding `-- Requires: <revision>`, the revision whose schema it needs")]),
+        _ => Err(problems),
+    }
+}

@@ -1,0 +1,284 @@
+//! Steps 2, 3, 6 and 7 of the harness: each revision up → down → up in one incremental pass on a
+//! temp file database, with the schema-only rule confirmed from what SQLite's authorizer saw;
+//! populate scripts run twice; head → base.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use retort_build::populate::PopulateScript;
+use retort_build::{Migration, MigrationSet, RevisionId, WaiverKind};
+
+use super::{Event, Finding};
+use crate::snapshot::{Schema, SchemaCache, render_changes};
+use crate::watch::{Access, AccessKind};
+use crate::{Direction, DowngradeOptions, Migrator, Target};
+
+pub(super) struct RoundTrip {
+    pub results: Vec<Result<(&'static str, String), Finding>>,
+    pub changes: Vec<(RevisionId, String)>,
+    pub head_schema: String,
+}
+
+fn finding(rev: RevisionId, direction: Option<Direction>, check: &str, message: String) -> Finding {
+    Finding { revision: Some(rev), direction, check: check.to_string(), message, diff: None, kept: None }
+}
+
+/// Data changes and drops seen by the authorizer that the header does not waive.
+fn rule_violations(m: &Migration, touched: &[Access]) -> Vec<String> {
+    let dropped: BTreeSet<&str> =
+        touched.iter().filter(|a| a.kind == AccessKind::DropTable).map(|a| a.table.as_str()).collect();
+    let mut out = Vec::new();
+    if !m.allows(WaiverKind::DataChange) {
+        for a in touched {
+            let verb = match a.kind {
+                AccessKind::Insert => "INSERT into",
+                AccessKind::Update => "UPDATE of",
+                // SQLite reports a DELETE for every table it drops: that one is the drop itself.
+                AccessKind::Delete if !dropped.contains(a.table.as_str()) => "DELETE from",
+                _ => continue,
+            };
+            let how = a.trigger.as_ref().map_or(String::new(), |t| format!(" (by trigger `{t}`)"));
+            out.push(format!("data change while running `up`: {verb} `{}`{how}; move data into a populate script, or add `-- Allow: data-change: <reason>`", a.table));
+        }
+    }
+    if !m.allows(WaiverKind::Destructive) {
+        for table in &dropped {
+            out.push(format!("destructive change while running `up`: DROP TABLE `{table}`; add `-- Allow: destructive: <reason>` once you are sure"));
+        }
+    }
+    out.dedup();
+    out
+}
+
+struct Db {
+    path: PathBuf,
+    conn: Connection,
+    cache: SchemaCache,
+}
+
+impl Db {
+    fn fresh(path: &Path) -> crate::Result<Db> {
+        for suffix in ["", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        Ok(Db { path: path.to_path_buf(), conn: crate::open(path)?, cache: SchemaCache::default() })
+    }
+
+    fn schema(&mut self) -> crate::Result<Schema> {
+        self.cache.read(&self.conn)
+    }
+
+    /// Copies the database as it is now next to it, for the user to inspect.
+    fn keep(&self, rev: RevisionId, check: &str) -> Option<PathBuf> {
+        let name = format!("{rev}-{}.db", check.replace(' ', "-"));
+        let path = self.path.with_file_name(name);
+        self.conn.backup(rusqlite::MAIN_DB, &path, None).ok().map(|()| path)
+    }
+}
+
+pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(Event<'_>)) -> crate::Result<RoundTrip> {
+    let migrator = Migrator::new(set.clone());
+    let path = scratch.join("roundtrip.db");
+    let mut db = Db::fresh(&path)?;
+    let mut out = RoundTrip { results: Vec::new(), changes: Vec::new(), head_schema: String::new() };
+    let mut applied: BTreeSet<RevisionId> = BTreeSet::new();
+    let mut broken: BTreeSet<RevisionId> = BTreeSet::new();
+    let mut before = db.schema()?;
+    let quiet = &mut |_: &crate::Step| {};
+    for rev in set.order() {
+        let m = set.get(rev).expect("ordered revisions exist");
+        let graph = set.graph();
+        if let Some(failed) = graph.ancestors(&[*rev]).into_iter().find(|a| broken.contains(a)) {
+            broken.insert(*rev);
+            let f = finding(*rev, None, "round trip", format!("not tested: it needs {failed}, which failed"));
+            out.results.push(Err(f));
+            continue;
+        }
+        let fail = |f: Finding, out: &mut RoundTrip| out.results.push(Err(f));
+        // Up.
+        let touched = match migrator.run(&db.conn, &[*rev], Direction::Up, quiet) {
+            Ok(report) => report.steps.into_iter().flat_map(|s| s.touched).collect::<Vec<_>>(),
+            Err(e) => {
+                let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
+                f.kept = db.keep(*rev, "up");
+                fail(f, &mut out);
+                broken.insert(*rev);
+                continue;
+            }
+        };
+        let after_up = db.schema()?;
+        let changes = before.diff(&after_up);
+        out.changes.push((
+            *rev,
+            if changes.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&changes) },
+        ));
+        let violations = rule_violations(m, &touched);
+        let mut ok = true;
+        if !violations.is_empty() {
+            fail(finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n")), &mut out);
+            ok = false;
+        }
+        if m.irreversible.is_some() {
+            on_event(Event::Note {
+                verb: "Irreversible",
+                text: format!("{rev} {}: up checks only, no down to test", m.message),
+            });
+            if ok {
+                out.results.push(Ok(("round trip", format!("{rev} {} (up only: irreversible)", m.message))));
+            }
+            applied.insert(*rev);
+            before = after_up;
+            continue;
+        }
+        // Down: must restore the schema before up exactly.
+        let mut rebuild = false;
+        match migrator.run(&db.conn, &[*rev], Direction::Down, quiet) {
+            Err(e) => {
+                let mut f = finding(*rev, Some(Direction::Down), "down", e.to_string());
+                f.kept = db.keep(*rev, "down");
+                fail(f, &mut out);
+                ok = false;
+            }
+            Ok(_) => {
+                let after_down = db.schema()?;
+                if after_down != before {
+                    let mut f = finding(
+                        *rev,
+                        Some(Direction::Down),
+                        "down restores the schema",
+                        "the schema after down differs from the schema before up".into(),
+                    );
+                    f.diff = Some(render_changes(&before.diff(&after_down)));
+                    f.kept = db.keep(*rev, "down");
+                    fail(f, &mut out);
+                    ok = false;
+                    rebuild = true;
+                } else {
+                    // Up again: must give the same schema as the first up.
+                    match migrator.run(&db.conn, &[*rev], Direction::Up, quiet) {
+                        Err(e) => {
+                            let mut f = finding(
+                                *rev,
+                                Some(Direction::Up),
+                                "up again",
+                                format!("up fails after its own down: {e}"),
+                            );
+                            f.kept = db.keep(*rev, "up-again");
+                            fail(f, &mut out);
+                            ok = false;
+                            rebuild = true;
+                        }
+                        Ok(_) => {
+                            let again = db.schema()?;
+                            if again != after_up {
+                                let mut f = finding(
+                                    *rev,
+                                    Some(Direction::Up),
+                                    "up again gives the same schema",
+                                    "the schema after up, down, up differs from the first up".into(),
+                                );
+                                f.diff = Some(render_changes(&after_up.diff(&again)));
+                                f.kept = db.keep(*rev, "up-again");
+                                fail(f, &mut out);
+                                ok = false;
+                                rebuild = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        applied.insert(*rev);
+        if rebuild {
+            // Restore the good state (everything so far, this revision included) and carry on.
+            let fresh = scratch.join(format!("roundtrip-{rev}.db"));
+            db = Db::fresh(&fresh)?;
+            let path = graph.sorted(applied.iter().copied());
+            migrator.run(&db.conn, &path, Direction::Up, quiet)?;
+        }
+        if ok {
+            out.results.push(Ok(("round trip", format!("{rev} {}", m.message))));
+        }
+        before = after_up;
+    }
+    out.head_schema = before.to_string();
+    Ok(out)
+}
+
+pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Result<(), Finding> {
+    let fail = |message: String| Finding {
+        revision: Some(script.requires),
+        direction: None,
+        check: format!("populate {}", script.file.display()),
+        message,
+        diff: None,
+        kept: None,
+    };
+    let migrator = Migrator::new(set.clone());
+    let conn = Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
+    if set.get(&script.requires).is_none() {
+        return Err(fail(format!("requires revision {}, which these migrations do not contain", script.requires)));
+    }
+    migrator.upgrade(&conn, Target::Revision(script.requires), &mut |_| {}).map_err(|e| fail(e.to_string()))?;
+    crate::populate::run_script(&conn, &migrator, script).map_err(|e| fail(e.to_string()))?;
+    let first = crate::populate::table_contents(&conn).map_err(|e| fail(e.to_string()))?;
+    crate::populate::run_script(&conn, &migrator, script).map_err(|e| fail(format!("the second run failed: {e}")))?;
+    let second = crate::populate::table_contents(&conn).map_err(|e| fail(e.to_string()))?;
+    if first == second {
+        return Ok(());
+    }
+    let mut diff = String::new();
+    for (table, rows) in &second {
+        let old = first.get(table).cloned().unwrap_or_default();
+        for row in rows.iter().filter(|r| !old.contains(r)) {
+            diff.push_str(&format!("+ {table} {row}\n"));
+        }
+        for row in old.iter().filter(|r| !rows.contains(r)) {
+            diff.push_str(&format!("- {table} {row}\n"));
+        }
+        if rows.len() != old.len() && diff.is_empty() {
+            diff.push_str(&format!("~ {table}: {} rows, then {}\n", old.len(), rows.len()));
+        }
+    }
+    let mut f = fail("not idempotent: the second run changed table contents; guard each write (INSERT OR IGNORE, WHERE NOT EXISTS, ON CONFLICT DO NOTHING)".into());
+    f.diff = Some(diff);
+    Err(f)
+}
+
+/// Step 7; `None` (with a note) when an irreversible migration makes base unreachable.
+pub(super) fn head_to_base(set: &MigrationSet, on_event: &mut dyn FnMut(Event<'_>)) -> Option<Result<(), Finding>> {
+    let fail = |message: String| Finding {
+        revision: None,
+        direction: Some(Direction::Down),
+        check: "head to base".into(),
+        message,
+        diff: None,
+        kept: None,
+    };
+    if let Some(m) = set.in_order().find(|m| m.irreversible.is_some()) {
+        on_event(Event::Note {
+            verb: "Irreversible",
+            text: format!("head to base not possible: {} is irreversible", m.revision),
+        });
+        return None;
+    }
+    let migrator = Migrator::new(set.clone());
+    let result = (|| {
+        let conn = Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
+        migrator.upgrade(&conn, Target::Heads, &mut |_| {}).map_err(|e| fail(e.to_string()))?;
+        migrator
+            .downgrade(&conn, Target::Base, DowngradeOptions { backup: false }, &mut |_| {})
+            .map_err(|e| fail(e.to_string()))?;
+        let left = Schema::read(&conn).map_err(|e| fail(e.to_string()))?;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            let mut f = fail("objects are left after downgrading to base".into());
+            f.diff = Some(render_changes(&Schema::default().diff(&left)));
+            Err(f)
+        }
+    })();
+    Some(result)
+}

@@ -1,0 +1,152 @@
+//! `cargo xtask migrate-test` (SPEC §8) and `cargo xtask lint`: step 1 (directory, graph, lock,
+//! heads) and the static lint here, steps 2–7 in `retort::harness`, and the insta schema
+//! snapshots through the consumer crate's test. Last line: `N passed, N failed`.
+
+use anstyle::{AnsiColor, Style};
+use retort::harness::{Event, Finding, Options};
+use retort_build::{MigrationSet, Problem};
+
+use crate::Context;
+use crate::flags::MigrateTestFlags;
+use crate::output::{self, Failure};
+
+const RED: Style = AnsiColor::Red.on_default().bold();
+
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+impl Tally {
+    fn pass(&mut self, check: &str, subject: impl std::fmt::Display) {
+        self.passed += 1;
+        output::status("Passed", format!("{check}: {subject}"));
+    }
+
+    fn fail(&mut self, text: impl std::fmt::Display) {
+        self.failed += 1;
+        anstream::eprintln!("{RED}{:>12}{RED:#} {text}", "FAILED");
+    }
+
+    fn problems(&mut self, check: &str, problems: &[Problem]) -> bool {
+        let errors: Vec<&Problem> = problems.iter().filter(|p| p.is_error()).collect();
+        for p in problems {
+            output::diagnostic(p);
+        }
+        if errors.is_empty() {
+            self.pass(check, "ok");
+            true
+        } else {
+            self.fail(format!("{check}: {} problem(s) above", errors.len()));
+            false
+        }
+    }
+}
+
+/// `lint`: the static lint on every migration, with `file:line` diagnostics.
+pub fn lint(cx: &Context) -> anyhow::Result<()> {
+    let set = cx.set()?;
+    let problems = retort_build::lint::lint(&set);
+    output::diagnostics(&problems)?;
+    output::status("Linted", format!("{} migrations, no findings", set.len()));
+    Ok(())
+}
+
+/// `migrate-test`.
+pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
+    let mut tally = Tally::default();
+    let loaded = cx.load(true);
+    tally.problems("directory, graph and lock", &loaded.problems);
+    let populate_paths = loaded.populate.clone();
+    let Some(set) = loaded.set else {
+        // Without a valid graph nothing else can run; the problems above say why.
+        return finish(tally);
+    };
+    check_heads(&mut tally, &set, flags.allow_multiple_heads);
+    tally.problems("lint", &retort_build::lint::lint(&set));
+    let scripts = match retort::populate::load_scripts(&populate_paths, &cx.root) {
+        Ok(scripts) => scripts,
+        Err(problems) => {
+            tally.problems("populate scripts", &problems.0);
+            Vec::new()
+        }
+    };
+    let options = Options { walks: flags.walks, seed: flags.seed, populate: scripts };
+    let outcome = retort::harness::run(&set, &options, &mut |event| match event {
+        Event::Passed { check, subject } => output::status("Passed", format!("{check}: {subject}")),
+        Event::Failed(finding) => print_finding(finding),
+        Event::Note { verb, text } => output::status(verb, text),
+    })
+    .map_err(crate::db::db_error)?;
+    tally.passed += outcome.passed;
+    tally.failed += outcome.failed.len();
+    if let Some(dir) = &outcome.kept_dir {
+        output::status("Kept", format!("failing databases in {}", dir.display()));
+    }
+    snapshots(&mut tally, cx);
+    finish(tally)
+}
+
+fn check_heads(tally: &mut Tally, set: &MigrationSet, allow_multiple: bool) {
+    let heads = set.graph().heads();
+    if heads.len() <= 1 || allow_multiple {
+        tally.pass("heads", format!("{} head(s)", heads.len()));
+    } else {
+        let list: Vec<String> = heads.iter().map(ToString::to_string).collect();
+        tally.fail(format!(
+            "heads: {} heads ({}); join them with `cargo xtask merge -m \"…\"`, or pass `--allow-multiple-heads`",
+            heads.len(),
+            list.join(", ")
+        ));
+    }
+}
+
+fn print_finding(finding: &Finding) {
+    let mut lines = finding.to_string();
+    lines = lines.replace('\n', "\n             ");
+    anstream::eprintln!("{RED}{:>12}{RED:#} {lines}", "FAILED");
+}
+
+/// Step 4's snapshots live in the consumer crate's insta test (so `cargo insta review` works);
+/// for the workspace's own migrations it is run here too.
+fn snapshots(tally: &mut Tally, cx: &Context) {
+    if cx.dir != cx.root.join("migrations") || !cx.root.join("tests/tests/schema_snapshots.rs").exists() {
+        output::status(
+            "Note",
+            "schema snapshots are asserted by a consumer crate's insta test; none is set up for this directory",
+        );
+        return;
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let result = std::process::Command::new(cargo)
+        .args(["test", "--quiet", "--package", "retort-example", "--test", "schema_snapshots"])
+        .current_dir(&cx.root)
+        .output();
+    match result {
+        Ok(out) if out.status.success() => {
+            tally.pass("schema snapshots", "every `schema@<revision>` and `schema@head` matches")
+        }
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+            let excerpt: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("Snapshot") || l.starts_with('-') || l.starts_with('+') || l.contains("│"))
+                .take(60)
+                .collect();
+            tally.fail(format!(
+                "schema snapshots differ; review with `cargo insta review` (or accept all with `INSTA_UPDATE=always cargo test -p retort-example --test schema_snapshots`)\n{}",
+                excerpt.join("\n")
+            ));
+        }
+        Err(e) => tally.fail(format!("schema snapshots: cannot run cargo: {e}")),
+    }
+}
+
+fn finish(tally: Tally) -> anyhow::Result<()> {
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed > 0 {
+        return Err(Failure(format!("migrate-test found {} failure(s)", tally.failed)).into());
+    }
+    Ok(())
+}
