@@ -150,7 +150,8 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
                         "down restores the schema",
                         "the schema after down differs from the schema before up".into(),
                     );
-                    f.diff = Some(render_changes(&before.diff(&after_down)));
+                    f.diff =
+                        Some(format!("(- before up, + after down)\n{}", render_changes(&before.diff(&after_down))));
                     f.kept = db.keep(*rev, "down");
                     fail(f, &mut out);
                     ok = false;
@@ -179,7 +180,10 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
                                     "up again gives the same schema",
                                     "the schema after up, down, up differs from the first up".into(),
                                 );
-                                f.diff = Some(render_changes(&after_up.diff(&again)));
+                                f.diff = Some(format!(
+                                    "(- first up, + up again)\n{}",
+                                    render_changes(&after_up.diff(&again))
+                                ));
                                 f.kept = db.keep(*rev, "up-again");
                                 fail(f, &mut out);
                                 ok = false;
@@ -229,17 +233,22 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Res
     if first == second {
         return Ok(());
     }
+    // Multiset difference per table: a duplicated row shows as one more `+` line.
     let mut diff = String::new();
-    for (table, rows) in &second {
-        let old = first.get(table).cloned().unwrap_or_default();
-        for row in rows.iter().filter(|r| !old.contains(r)) {
-            diff.push_str(&format!("+ {table} {row}\n"));
+    let tables: std::collections::BTreeSet<&String> = first.keys().chain(second.keys()).collect();
+    for table in tables {
+        let mut counts: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        for row in second.get(table).into_iter().flatten() {
+            *counts.entry(row).or_default() += 1;
         }
-        for row in old.iter().filter(|r| !rows.contains(r)) {
-            diff.push_str(&format!("- {table} {row}\n"));
+        for row in first.get(table).into_iter().flatten() {
+            *counts.entry(row).or_default() -= 1;
         }
-        if rows.len() != old.len() && diff.is_empty() {
-            diff.push_str(&format!("~ {table}: {} rows, then {}\n", old.len(), rows.len()));
+        for (row, n) in counts {
+            let sign = if n > 0 { '+' } else { '-' };
+            for _ in 0..n.abs() {
+                diff.push_str(&format!("{sign} {table} {row}\n"));
+            }
         }
     }
     let mut f = fail("not idempotent: the second run changed table contents; guard each write (INSERT OR IGNORE, WHERE NOT EXISTS, ON CONFLICT DO NOTHING)".into());
