@@ -56,25 +56,26 @@ pub fn read(conn: &Connection) -> Result<Vec<Applied>> {
 
 /// True when `rev` is recorded.
 pub fn contains(conn: &Connection, rev: &RevisionId) -> Result<bool> {
-    conn.query_row("SELECT 1 FROM retort_history WHERE revision = ?1", [rev.as_str()], |_| Ok(()))
-        .optional()
+    conn.prepare_cached("SELECT 1 FROM retort_history WHERE revision = ?1")
+        .and_then(|mut stmt| stmt.query_row([rev.as_str()], |_| Ok(())).optional())
         .map(|r| r.is_some())
         .map_err(Error::sqlite("cannot read the history table"))
 }
 
 /// Records `rev` as applied.
 pub fn insert(conn: &Connection, rev: &RevisionId, checksum: &str, applied_at: &str, duration_ms: i64) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO retort_history (revision, checksum, applied_at, duration_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![rev.as_str(), checksum, applied_at, duration_ms],
     )
+    .and_then(|mut stmt| stmt.execute(params![rev.as_str(), checksum, applied_at, duration_ms]))
     .map(drop)
     .map_err(Error::sqlite(format!("cannot record {rev} in the history table")))
 }
 
 /// Forgets `rev`.
 pub fn delete(conn: &Connection, rev: &str) -> Result<()> {
-    conn.execute("DELETE FROM retort_history WHERE revision = ?1", [rev])
+    conn.prepare_cached("DELETE FROM retort_history WHERE revision = ?1")
+        .and_then(|mut stmt| stmt.execute([rev]))
         .map(drop)
         .map_err(Error::sqlite(format!("cannot remove {rev} from the history table")))
 }

@@ -270,37 +270,38 @@ impl Migrator {
         if path.is_empty() {
             return Ok(report);
         }
+        let mut session = self.session(conn)?;
+        for rev in path {
+            let done: Vec<RevisionId> = report.steps.iter().filter(|s| !s.skipped).map(|s| s.revision).collect();
+            let step = session.step(rev, direction, &done)?;
+            on_step(&step);
+            report.steps.push(step);
+        }
+        session.close()?;
+        Ok(report)
+    }
+
+    /// Starts a session on `conn`: foreign-key enforcement off and the authorizer recording,
+    /// until `Session::close` (or drop) restores them. Runs of single steps (the harness) share
+    /// one session instead of paying that setup per step.
+    pub fn session<'c>(&'c self, conn: &'c Connection) -> Result<Session<'c>> {
         let fk_was_on: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .map_err(Error::sqlite("cannot read PRAGMA foreign_keys"))?;
         conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(Error::sqlite("cannot turn foreign keys off"))?;
-        let mut run = Run { conn, watch: Watch::install(conn), direction, history_ready: false };
-        let mut result = Ok(());
-        for rev in path {
-            let done: Vec<RevisionId> = report.steps.iter().filter(|s| !s.skipped).map(|s| s.revision).collect();
-            match self.step(&mut run, rev, &done) {
-                Ok(step) => {
-                    on_step(&step);
-                    report.steps.push(step);
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        Watch::uninstall(conn);
-        if fk_was_on {
-            conn.execute_batch("PRAGMA foreign_keys = ON")
-                .map_err(Error::sqlite("cannot turn foreign keys back on"))?;
-        }
-        result.map(|()| report)
+        Ok(Session {
+            migrator: self,
+            conn,
+            watch: Watch::install(conn),
+            fk_was_on,
+            history_ready: false,
+            closed: false,
+        })
     }
 
-    fn step(&self, run: &mut Run<'_>, rev: &RevisionId, done: &[RevisionId]) -> Result<Step> {
+    fn step(&self, run: &mut Session<'_>, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
         let m = self.migration(rev);
         let conn = run.conn;
-        let direction = run.direction;
         let section = match direction {
             Direction::Up => &m.up,
             Direction::Down => m.down.as_ref().expect("plans refuse irreversible downgrades"),
@@ -317,38 +318,38 @@ impl Migrator {
         if !transactional {
             // Outside a transaction nothing can be re-checked atomically: such a migration is
             // reported as running outside one.
-            run.ensure_history()?;
+            run.ensure_history(direction)?;
             if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
                 return Ok(skipped());
             }
-            let (duration, touched) = self.execute(run, m, section, done)?;
+            let (duration, touched) = self.execute(run, m, section, direction, done)?;
             run.write(|| self.record(conn, m, direction, duration), &m.revision)?;
             return Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched });
         }
         run.write(
             || {
-                run.ensure_history_in_transaction()?;
+                run.ensure_history_in_transaction(direction)?;
                 if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
                     return Ok(skipped());
                 }
-                let (duration, touched) = self.execute(run, m, section, done)?;
+                let (duration, touched) = self.execute(run, m, section, direction, done)?;
                 self.record(conn, m, direction, duration)?;
                 Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched })
             },
             &m.revision,
         )
-        .inspect(|_| run.history_ready = true)
+        .inspect(|_| run.history_ready |= direction == Direction::Up)
     }
 
     fn execute(
         &self,
-        run: &Run<'_>,
+        run: &Session<'_>,
         m: &Migration,
         section: &Section,
+        direction: Direction,
         done: &[RevisionId],
     ) -> Result<(Duration, Vec<Access>)> {
         let conn = run.conn;
-        let direction = run.direction;
         let started = Instant::now();
         run.watch.take();
         if let Err(e) = run_section(conn, section) {
@@ -486,27 +487,56 @@ impl Migrator {
     }
 }
 
-/// The state of one `Migrator::run`.
-struct Run<'c> {
+/// A migrator working on one connection: see `Migrator::session`.
+#[derive(Debug)]
+pub struct Session<'c> {
+    migrator: &'c Migrator,
     conn: &'c Connection,
     watch: Watch,
-    direction: Direction,
+    fk_was_on: bool,
     history_ready: bool,
+    closed: bool,
 }
 
-impl Run<'_> {
+impl Session<'_> {
+    /// Runs one migration in `direction`; `done` is what this run completed before it (for
+    /// error reports).
+    pub fn step(&mut self, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
+        let migrator = self.migrator;
+        migrator.step(self, rev, direction, done)
+    }
+
+    /// Removes the authorizer and restores foreign-key enforcement.
+    pub fn close(mut self) -> Result<()> {
+        self.restore()
+    }
+
+    fn restore(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        Watch::uninstall(self.conn);
+        if self.fk_was_on {
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = ON")
+                .map_err(Error::sqlite("cannot turn foreign keys back on"))?;
+        }
+        Ok(())
+    }
+
     /// Creates the history table outside a transaction (for `Transaction: none` steps).
-    fn ensure_history(&mut self) -> Result<()> {
-        if !self.history_ready && self.direction == Direction::Up {
+    fn ensure_history(&mut self, direction: Direction) -> Result<()> {
+        if !self.history_ready && direction == Direction::Up {
             history::ensure(self.conn)?;
             self.history_ready = true;
         }
         Ok(())
     }
 
-    /// Creates the history table inside the step's transaction, once per run.
-    fn ensure_history_in_transaction(&self) -> Result<()> {
-        if !self.history_ready && self.direction == Direction::Up {
+    /// Creates the history table inside the step's transaction, once per session.
+    fn ensure_history_in_transaction(&self, direction: Direction) -> Result<()> {
+        if !self.history_ready && direction == Direction::Up {
             history::ensure(self.conn)?;
         }
         Ok(())
@@ -528,6 +558,12 @@ impl Run<'_> {
                 Err(e)
             }
         }
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = self.restore();
     }
 }
 

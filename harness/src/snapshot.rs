@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
@@ -50,11 +51,26 @@ pub struct Object {
     pub lines: Vec<String>,
 }
 
-/// A database schema.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A database schema. Objects are shared (`Arc`) so that repeated reads of a mostly unchanged
+/// schema cost one pointer per object, and comparing them is a pointer check first.
+#[derive(Clone, Debug, Default)]
 pub struct Schema {
-    objects: BTreeMap<(Kind, String), Object>,
+    /// Sorted by (kind, name); names are unique per kind.
+    objects: Vec<Arc<Object>>,
 }
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.objects.len() == other.objects.len()
+            && self.objects.iter().zip(&other.objects).all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+    }
+}
+
+fn key(o: &Object) -> (Kind, &str) {
+    (o.kind, o.name.as_str())
+}
+
+impl Eq for Schema {}
 
 /// One difference between two schemas.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,8 +132,9 @@ impl Schema {
         SchemaCache::default().read(conn)
     }
 
-    fn insert(&mut self, object: Object) {
-        self.objects.insert((object.kind, object.name.clone()), object);
+    fn from_unsorted(mut objects: Vec<Arc<Object>>) -> Schema {
+        objects.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+        Schema { objects }
     }
 
     /// True when there are no objects.
@@ -127,27 +144,39 @@ impl Schema {
 
     /// The objects, sorted by kind and name.
     pub fn objects(&self) -> impl Iterator<Item = &Object> {
-        self.objects.values()
+        self.objects.iter().map(|o| &**o)
     }
 
     /// Every difference from `self` to `other`, sorted by kind and name.
     pub fn diff(&self, other: &Schema) -> Vec<Change> {
+        // A merge of two sorted lists.
+        let (mut i, mut j) = (0, 0);
         let mut changes = Vec::new();
-        for (key, a) in &self.objects {
-            match other.objects.get(key) {
-                None => changes.push(Change::Removed(a.clone())),
-                Some(b) if a.lines != b.lines => changes.push(Change::Changed(a.clone(), b.clone())),
-                Some(_) => {}
+        while i < self.objects.len() || j < other.objects.len() {
+            let (a, b) = (self.objects.get(i), other.objects.get(j));
+            match (a, b) {
+                (Some(a), Some(b)) if key(a) == key(b) => {
+                    if !Arc::ptr_eq(a, b) && a.lines != b.lines {
+                        changes.push(Change::Changed((**a).clone(), (**b).clone()));
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if key(a) < key(b) => {
+                    changes.push(Change::Removed((**a).clone()));
+                    i += 1;
+                }
+                (Some(a), None) => {
+                    changes.push(Change::Removed((**a).clone()));
+                    i += 1;
+                }
+                (_, Some(b)) => {
+                    changes.push(Change::Added((**b).clone()));
+                    j += 1;
+                }
+                (None, None) => break,
             }
         }
-        for (key, b) in &other.objects {
-            if !self.objects.contains_key(key) {
-                changes.push(Change::Added(b.clone()));
-            }
-        }
-        changes.sort_by_key(|c| match c {
-            Change::Added(o) | Change::Removed(o) | Change::Changed(o, _) => (o.kind, o.name.clone()),
-        });
         changes
     }
 }
@@ -157,7 +186,7 @@ impl fmt::Display for Schema {
         if self.objects.is_empty() {
             return writeln!(f, "(empty schema)");
         }
-        for o in self.objects.values() {
+        for o in &self.objects {
             writeln!(f, "{} {}", o.kind, o.name)?;
             for l in &o.lines {
                 writeln!(f, "    {l}")?;
@@ -172,48 +201,58 @@ impl fmt::Display for Schema {
 /// ADD, RENAME and DROP COLUMN and the rewrites a rename causes in indexes, views and triggers).
 #[derive(Debug, Default)]
 pub struct SchemaCache {
-    entries: HashMap<(String, String), (String, Vec<Object>)>,
+    /// `type NUL name` -> (sql text, objects, the read that last saw it).
+    entries: HashMap<String, (String, Vec<Arc<Object>>, u64)>,
+    generation: u64,
+    key: String,
 }
 
 impl SchemaCache {
     /// The schema of the `main` database of `conn`.
     pub fn read(&mut self, conn: &Connection) -> Result<Schema> {
-        let ctx = Error::sqlite("cannot read the schema (sqlite_schema)");
+        let ctx = || Error::sqlite("cannot read the schema (sqlite_schema)");
+        self.generation += 1;
+        let generation = self.generation;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
                  WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'",
             )
-            .map_err(ctx)?;
-        let rows: Vec<(String, String, String, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .and_then(Iterator::collect)
-            .map_err(Error::sqlite("cannot read the schema (sqlite_schema)"))?;
-        let mut schema = Schema::default();
-        let mut seen = std::collections::HashSet::with_capacity(rows.len());
-        for (kind, name, table, sql) in rows {
-            let sql = sql.unwrap_or_default();
-            let key = (kind, name);
-            let cached = self.entries.get(&key).filter(|(text, _)| *text == sql);
-            let objects = match cached {
-                Some((_, objects)) => objects.clone(),
-                None => {
-                    let (objects, cacheable) = read_object(conn, &key.0, &key.1, &table, &sql)?;
-                    if cacheable {
-                        self.entries.insert(key.clone(), (sql, objects.clone()));
-                    } else {
-                        self.entries.remove(&key);
-                    }
-                    objects
+            .map_err(ctx())?;
+        let mut rows = stmt.query([]).map_err(ctx())?;
+        let mut objects: Vec<Arc<Object>> = Vec::with_capacity(self.entries.len() + 8);
+        // Rows whose text changed are read after the scan, so no statement is open meanwhile.
+        let mut changed: Vec<(String, String, String, String)> = Vec::new();
+        while let Some(row) = rows.next().map_err(ctx())? {
+            let text = |i: usize| row.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten()).unwrap_or("");
+            let (kind, name, sql) = (text(0), text(1), text(3));
+            self.key.clear();
+            self.key.push_str(kind);
+            self.key.push('\0');
+            self.key.push_str(name);
+            match self.entries.get_mut(self.key.as_str()) {
+                Some((cached, found, seen)) if cached == sql => {
+                    *seen = generation;
+                    objects.extend(found.iter().cloned());
                 }
-            };
-            for object in objects {
-                schema.insert(object);
+                _ => changed.push((kind.to_string(), name.to_string(), text(2).to_string(), sql.to_string())),
             }
-            seen.insert(key);
         }
-        self.entries.retain(|key, _| seen.contains(key));
-        Ok(schema)
+        drop(rows);
+        drop(stmt);
+        for (kind, name, table, sql) in changed {
+            let (found, cacheable) = read_object(conn, &kind, &name, &table, &sql)?;
+            let found: Vec<Arc<Object>> = found.into_iter().map(Arc::new).collect();
+            objects.extend(found.iter().cloned());
+            let key = format!("{kind}\0{name}");
+            if cacheable {
+                self.entries.insert(key, (sql, found, generation));
+            } else {
+                self.entries.remove(&key);
+            }
+        }
+        self.entries.retain(|_, (_, _, seen)| *seen == generation);
+        Ok(Schema::from_unsorted(objects))
     }
 }
 
@@ -420,11 +459,9 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<(Object, boo
         lines.push(line);
     }
     pk_columns.sort();
-    let (strict, without_rowid): (bool, bool) = conn
-        .query_row("SELECT strict, wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", [name], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .map_err(ctx("table_list"))?;
+    // Table options follow the definition's closing parenthesis (`pragma_table_list` would
+    // tell too, but it visits every table of the schema on each call).
+    let (strict, without_rowid) = table_options(sql);
     if strict {
         lines.push("strict".to_string());
     }
@@ -487,6 +524,19 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<(Object, boo
     fk_lines.sort();
     lines.extend(fk_lines);
     Ok((Object { kind: Kind::Table, name: name.to_lowercase(), lines }, cacheable))
+}
+
+/// `STRICT` and `WITHOUT ROWID` from the options after a CREATE TABLE's definition list.
+fn table_options(sql: &str) -> (bool, bool) {
+    let tokens = tokenize(sql);
+    let Some(open) = tokens.iter().position(|t| t.kind == TokenKind::Punct && t.text == "(") else {
+        return (false, false);
+    };
+    let inner = group(&tokens, open).len();
+    let options = tokens.get(open + inner + 2..).unwrap_or_default();
+    let strict = options.iter().any(|t| t.is("STRICT"));
+    let without_rowid = options.windows(2).any(|w| w[0].is("WITHOUT") && w[1].is("ROWID"));
+    (strict, without_rowid)
 }
 
 fn primary_key_of(conn: &Connection, table: &str) -> Result<Vec<String>> {

@@ -54,6 +54,13 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         }
         output::status("Measured", format!("upgrade head, N = {n}"));
         rows.push(row);
+        let mut row = Row { figure: "migrate-test", n, samples: Vec::new(), floor: Vec::new() };
+        for run in 0..runs {
+            row.floor.push(floor_round_trip(&set, scratch.path(), run)?);
+            row.samples.push(harness_round_trip(&set)?);
+        }
+        output::status("Measured", format!("migrate-test (walks 0), N = {n}"));
+        rows.push(row);
     }
     print_table(&rows);
     if let Some(path) = &flags.json {
@@ -94,6 +101,35 @@ fn floor_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<D
         conn.execute_batch("COMMIT")?;
     }
     Ok(started.elapsed())
+}
+
+/// The floor of `migrate-test`: up, down, up of every revision through rusqlite, one
+/// transaction each, no checks.
+fn floor_round_trip(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<Duration> {
+    let (_, conn) = fresh_db(dir, &format!("floor-rt-{run}.db"))?;
+    let started = Instant::now();
+    for m in set.in_order() {
+        let down = m.down.as_ref().map_or("", |d| d.sql.as_str());
+        for sql in [m.up.sql.as_str(), down, m.up.sql.as_str()] {
+            conn.execute_batch("BEGIN")?;
+            conn.execute_batch(sql).with_context(|| format!("floor: {}", m.revision))?;
+            conn.execute_batch("COMMIT")?;
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// The harness's steps 2-7 without walks or populate scripts: what `migrate-test --walks 0`
+/// runs beyond the directory checks.
+fn harness_round_trip(set: &MigrationSet) -> anyhow::Result<Duration> {
+    let options = retort::harness::Options { walks: 0, seed: None, populate: Vec::new() };
+    let started = Instant::now();
+    let outcome = retort::harness::run(set, &options, &mut |_| {})?;
+    let elapsed = started.elapsed();
+    if !outcome.failed.is_empty() {
+        anyhow::bail!("the generated chain failed migrate-test: {}", outcome.failed[0]);
+    }
+    Ok(elapsed)
 }
 
 fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<Duration> {

@@ -98,6 +98,49 @@ pub struct Outcome {
     pub kept_dir: Option<PathBuf>,
 }
 
+type Checked = std::result::Result<(&'static str, String), Finding>;
+
+fn panicked() -> Finding {
+    Finding {
+        revision: None,
+        direction: None,
+        check: "harness".into(),
+        message: "a background check panicked; this is a bug in Retort".into(),
+        diff: None,
+        kept: None,
+    }
+}
+
+/// Steps 5, 6 and 7: notes to print and results, in order.
+fn background_checks(set: &MigrationSet, options: &Options) -> (Vec<(&'static str, String)>, Vec<Checked>) {
+    let mut notes = Vec::new();
+    let mut results = Vec::new();
+    if options.walks > 0 {
+        let mut note = |e: Event<'_>| {
+            if let Event::Note { verb: "Walking", text } = e {
+                notes.push(("Walking", text));
+            }
+        };
+        results.push(
+            walk::run(set, options.walks, options.seed, &mut note).map(|n| ("walks", format!("{n} random walks"))),
+        );
+    }
+    for script in &options.populate {
+        let result = roundtrip::populate_twice(set, script);
+        results.push(result.map(|()| ("populate", format!("{} is idempotent", script.file.display()))));
+    }
+    let mut note = |e: Event<'_>| {
+        if let Event::Note { text, .. } = e {
+            notes.push(("Irreversible", text));
+        }
+    };
+    if let Some(result) = roundtrip::head_to_base(set, &mut note) {
+        results
+            .push(result.map(|()| ("head to base", "downgrade from head to base leaves an empty schema".to_string())));
+    }
+    (notes, results)
+}
+
 /// Runs steps 2–7 over `set`, reporting through `on_event`.
 pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event<'_>)) -> crate::Result<Outcome> {
     let scratch = tempfile::Builder::new()
@@ -105,56 +148,54 @@ pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event
         .tempdir()
         .map_err(|e| crate::Error::Target(format!("cannot create a temporary directory: {e}")))?;
     let mut outcome = Outcome::default();
-    let record = |outcome: &mut Outcome,
-                  result: std::result::Result<(&str, String), Finding>,
-                  on_event: &mut dyn FnMut(Event<'_>)| match result {
-        Ok((check, subject)) => {
-            outcome.passed += 1;
-            on_event(Event::Passed { check, subject });
-        }
-        Err(finding) => {
-            on_event(Event::Failed(&finding));
-            outcome.failed.push(finding);
-        }
-    };
-    let round = roundtrip::run(set, scratch.path(), on_event)?;
-    let round_ok = round.results.iter().all(Result::is_ok);
-    for result in round.results {
-        record(&mut outcome, result, on_event);
-    }
-    outcome.changes = round.changes;
-    outcome.head_schema = round.head_schema;
-    if options.walks > 0 {
-        if round_ok {
-            let result = walk::run(set, options.walks, options.seed, on_event);
-            record(&mut outcome, result.map(|n| ("walks", format!("{n} random walks"))), on_event);
-        } else {
-            let finding = Finding {
-                revision: None,
-                direction: None,
-                check: "walks".into(),
-                message: "not run, because the round trip failed".into(),
-                diff: None,
-                kept: None,
-            };
-            record(&mut outcome, Err(finding), on_event);
-        }
-    }
-    for script in &options.populate {
-        let result = roundtrip::populate_twice(set, script);
-        record(
-            &mut outcome,
-            result.map(|()| ("populate", format!("{} is idempotent", script.file.display()))),
-            on_event,
+    // Walks, populate scripts and head → base work on in-memory databases of their own, so
+    // they run on a second thread while the round trip waits on its file database; their
+    // reports are printed after the round trip's, in a fixed order.
+    let (round, (notes, results)) = std::thread::scope(|scope| {
+        let background = scope.spawn(|| background_checks(set, options));
+        let mut report = |result: Checked| match result {
+            Ok((check, subject)) => {
+                outcome.passed += 1;
+                on_event(Event::Passed { check, subject });
+            }
+            Err(finding) => {
+                on_event(Event::Failed(&finding));
+                outcome.failed.push(finding);
+            }
+        };
+        let mut notes = Vec::new();
+        let round = roundtrip::run(
+            set,
+            scratch.path(),
+            &mut |e| {
+                if let Event::Note { verb, text } = e {
+                    notes.push((verb.to_string(), text));
+                }
+            },
+            &mut report,
         );
+        for (verb, text) in notes {
+            on_event(Event::Note { verb: &verb, text });
+        }
+        (round, background.join().unwrap_or_else(|_| (Vec::new(), vec![Err(panicked())])))
+    });
+    let mut round = round?;
+    outcome.changes = std::mem::take(&mut round.changes);
+    outcome.head_schema = std::mem::take(&mut round.head_schema);
+    for (verb, text) in notes {
+        on_event(Event::Note { verb, text });
     }
-    let result = roundtrip::head_to_base(set, on_event);
-    if let Some(result) = result {
-        record(
-            &mut outcome,
-            result.map(|()| ("head to base", "downgrade from head to base leaves an empty schema".to_string())),
-            on_event,
-        );
+    for result in results {
+        match result {
+            Ok((check, subject)) => {
+                outcome.passed += 1;
+                on_event(Event::Passed { check, subject });
+            }
+            Err(finding) => {
+                on_event(Event::Failed(&finding));
+                outcome.failed.push(finding);
+            }
+        }
     }
     if outcome.failed.iter().any(|f| f.kept.is_some()) {
         outcome.kept_dir = Some(scratch.keep());

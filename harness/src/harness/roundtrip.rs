@@ -16,7 +16,6 @@ use crate::watch::{Access, AccessKind};
 use crate::{Direction, DowngradeOptions, Migrator, Target};
 
 pub(super) struct RoundTrip {
-    pub results: Vec<Result<(&'static str, String), Finding>>,
     pub changes: Vec<(RevisionId, String)>,
     pub head_schema: String,
 }
@@ -66,10 +65,6 @@ impl Db {
         Ok(Db { path: path.to_path_buf(), conn: crate::open(path)?, cache: SchemaCache::default() })
     }
 
-    fn schema(&mut self) -> crate::Result<Schema> {
-        self.cache.read(&self.conn)
-    }
-
     /// Copies the database as it is now next to it, for the user to inspect.
     fn keep(&self, rev: RevisionId, check: &str) -> Option<PathBuf> {
         let name = format!("{rev}-{}.db", check.replace(' ', "-"));
@@ -78,14 +73,19 @@ impl Db {
     }
 }
 
-pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(Event<'_>)) -> crate::Result<RoundTrip> {
+pub(super) fn run(
+    set: &MigrationSet,
+    scratch: &Path,
+    on_event: &mut dyn FnMut(Event<'_>),
+    on_result: &mut dyn FnMut(super::Checked),
+) -> crate::Result<RoundTrip> {
     let migrator = Migrator::new(set.clone());
     let path = scratch.join("roundtrip.db");
     let mut db = Db::fresh(&path)?;
-    let mut out = RoundTrip { results: Vec::new(), changes: Vec::new(), head_schema: String::new() };
+    let mut out = RoundTrip { changes: Vec::new(), head_schema: String::new() };
     let mut applied: BTreeSet<RevisionId> = BTreeSet::new();
     let mut broken: BTreeSet<RevisionId> = BTreeSet::new();
-    let mut before = db.schema()?;
+    let mut before = db.cache.read(&db.conn)?;
     let quiet = &mut |_: &crate::Step| {};
     for rev in set.order() {
         let m = set.get(rev).expect("ordered revisions exist");
@@ -93,22 +93,23 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
         if let Some(failed) = graph.ancestors(&[*rev]).into_iter().find(|a| broken.contains(a)) {
             broken.insert(*rev);
             let f = finding(*rev, None, "round trip", format!("not tested: it needs {failed}, which failed"));
-            out.results.push(Err(f));
+            on_result(Err(f));
             continue;
         }
-        let fail = |f: Finding, out: &mut RoundTrip| out.results.push(Err(f));
+        // One session per revision: foreign keys off and the authorizer on for its three steps.
+        let mut session = migrator.session(&db.conn)?;
         // Up.
-        let touched = match migrator.run(&db.conn, &[*rev], Direction::Up, quiet) {
-            Ok(report) => report.steps.into_iter().flat_map(|s| s.touched).collect::<Vec<_>>(),
+        let touched = match session.step(rev, Direction::Up, &[]) {
+            Ok(step) => step.touched,
             Err(e) => {
                 let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
                 f.kept = db.keep(*rev, "up");
-                fail(f, &mut out);
+                on_result(Err(f));
                 broken.insert(*rev);
                 continue;
             }
         };
-        let after_up = db.schema()?;
+        let after_up = db.cache.read(&db.conn)?;
         let changes = before.diff(&after_up);
         out.changes.push((
             *rev,
@@ -117,7 +118,7 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
         let violations = rule_violations(m, &touched);
         let mut ok = true;
         if !violations.is_empty() {
-            fail(finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n")), &mut out);
+            on_result(Err(finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n"))));
             ok = false;
         }
         if m.irreversible.is_some() {
@@ -126,23 +127,24 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
                 text: format!("{rev} {}: up checks only, no down to test", m.message),
             });
             if ok {
-                out.results.push(Ok(("round trip", format!("{rev} {} (up only: irreversible)", m.message))));
+                on_result(Ok(("round trip", format!("{rev} {} (up only: irreversible)", m.message))));
             }
+            session.close()?;
             applied.insert(*rev);
             before = after_up;
             continue;
         }
         // Down: must restore the schema before up exactly.
         let mut rebuild = false;
-        match migrator.run(&db.conn, &[*rev], Direction::Down, quiet) {
+        match session.step(rev, Direction::Down, &[]) {
             Err(e) => {
                 let mut f = finding(*rev, Some(Direction::Down), "down", e.to_string());
                 f.kept = db.keep(*rev, "down");
-                fail(f, &mut out);
+                on_result(Err(f));
                 ok = false;
             }
             Ok(_) => {
-                let after_down = db.schema()?;
+                let after_down = db.cache.read(&db.conn)?;
                 if after_down != before {
                     let mut f = finding(
                         *rev,
@@ -153,12 +155,12 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
                     f.diff =
                         Some(format!("(- before up, + after down)\n{}", render_changes(&before.diff(&after_down))));
                     f.kept = db.keep(*rev, "down");
-                    fail(f, &mut out);
+                    on_result(Err(f));
                     ok = false;
                     rebuild = true;
                 } else {
                     // Up again: must give the same schema as the first up.
-                    match migrator.run(&db.conn, &[*rev], Direction::Up, quiet) {
+                    match session.step(rev, Direction::Up, &[]) {
                         Err(e) => {
                             let mut f = finding(
                                 *rev,
@@ -167,12 +169,12 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
                                 format!("up fails after its own down: {e}"),
                             );
                             f.kept = db.keep(*rev, "up-again");
-                            fail(f, &mut out);
+                            on_result(Err(f));
                             ok = false;
                             rebuild = true;
                         }
                         Ok(_) => {
-                            let again = db.schema()?;
+                            let again = db.cache.read(&db.conn)?;
                             if again != after_up {
                                 let mut f = finding(
                                     *rev,
@@ -185,7 +187,7 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
                                     render_changes(&after_up.diff(&again))
                                 ));
                                 f.kept = db.keep(*rev, "up-again");
-                                fail(f, &mut out);
+                                on_result(Err(f));
                                 ok = false;
                                 rebuild = true;
                             }
@@ -194,6 +196,7 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
                 }
             }
         }
+        session.close()?;
         applied.insert(*rev);
         if rebuild {
             // Restore the good state (everything so far, this revision included) and carry on.
@@ -203,7 +206,7 @@ pub(super) fn run(set: &MigrationSet, scratch: &Path, on_event: &mut dyn FnMut(E
             migrator.run(&db.conn, &path, Direction::Up, quiet)?;
         }
         if ok {
-            out.results.push(Ok(("round trip", format!("{rev} {}", m.message))));
+            on_result(Ok(("round trip", format!("{rev} {}", m.message))));
         }
         before = after_up;
     }
@@ -256,7 +259,8 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Res
     Err(f)
 }
 
-/// Step 7; `None` (with a note) when an irreversible migration makes base unreachable.
+/// Step 7 on a fresh in-memory database; `None` (with a note) when an irreversible migration
+/// makes base unreachable.
 pub(super) fn head_to_base(set: &MigrationSet, on_event: &mut dyn FnMut(Event<'_>)) -> Option<Result<(), Finding>> {
     let fail = |message: String| Finding {
         revision: None,
