@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use retort::{Direction, DowngradeOptions, Error, Migrator, State, Step, Target};
+use retort::{Direction, Error, Migrator, State, Step, Target};
 use retort_build::RevisionId;
 
 use crate::Context;
@@ -123,11 +123,15 @@ pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
         return Err(Failure(format!("{} does not exist; there is nothing to downgrade", flags.db.db.display())).into());
     }
     let conn = retort::open(&flags.db.db).map_err(db_error)?;
-    let options = DowngradeOptions { backup: !flags.no_backup };
-    let report = m.downgrade(&conn, target, options, &mut step_line(&m)).map_err(db_error)?;
-    if let Some(backup) = &report.backup {
-        output::status("Backup", format!("taken before the downgrade: {}", backup.display()));
+    // Plan first (refusing irreversible paths before anything is written), then back up and
+    // say where, so the path is on screen even if a step fails.
+    let state = m.state(&conn).map_err(db_error)?;
+    let path = m.plan(&state, Direction::Down, target).map_err(db_error)?;
+    if !path.is_empty() && !flags.no_backup {
+        let backup = retort::backup(&conn, &flags.db.db).map_err(db_error)?;
+        output::status("Backed up", format!("{} to {}", flags.db.db.display(), backup.display()));
     }
+    let report = m.run(&conn, &path, Direction::Down, &mut step_line(&m)).map_err(db_error)?;
     let reverted = report.steps.iter().filter(|s| !s.skipped).count();
     output::status("Finished", format!("{reverted} migration(s) reverted"));
     Ok(())

@@ -24,6 +24,16 @@ pub enum Command {
     MigrateTest(MigrateTestFlags),
     /// Run the static lint: header completeness, data and destructive changes, `Tables affected`.
     Lint,
+    /// Create a new migration revising the current head.
+    Revision(RevisionFlags),
+    /// Create a merge migration joining heads (by default all of them).
+    Merge(MergeFlags),
+    /// Compare a database with what its recorded revisions should have built.
+    Verify(DbFlags),
+    /// Run populate scripts (`migrations/populate/*.sql`) against a database.
+    Populate(PopulateFlags),
+    /// The pre-commit checklist: lock fresh, lint clean, single head, migrate-test green.
+    Check,
     /// Write `retort.lock` pinning every migration's checksum, or check that it is fresh.
     Lock(LockFlags),
     /// List the graph's heads.
@@ -121,6 +131,43 @@ pub struct MigrateTestFlags {
     /// Accept a graph with several heads (otherwise a merge migration is required).
     #[arg(long)]
     pub allow_multiple_heads: bool,
+}
+
+/// `revision`.
+#[derive(Debug, Args)]
+pub struct RevisionFlags {
+    /// The migration message (its first header line; the file name's slug comes from it).
+    #[arg(short, long)]
+    pub message: String,
+    /// The revision to build on, when there are several heads.
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// A branch label for the new revision (usable as `LABEL@head`).
+    #[arg(long, value_name = "LABEL")]
+    pub branch_label: Vec<String>,
+    /// A revision that must be applied before this one (across branches).
+    #[arg(long, value_name = "REV")]
+    pub depends_on: Vec<String>,
+}
+
+/// `merge`.
+#[derive(Debug, Args)]
+pub struct MergeFlags {
+    /// The merge migration's message.
+    #[arg(short, long)]
+    pub message: String,
+    /// The heads to join (default: every head).
+    pub revisions: Vec<String>,
+}
+
+/// `populate`.
+#[derive(Debug, Args)]
+pub struct PopulateFlags {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbFlags,
+    /// Scripts to run, by file name with or without `.sql` (default: all, in name order).
+    pub names: Vec<String>,
 }
 
 /// `lock`.

@@ -1,6 +1,7 @@
 //! `retort_cli`: the `cargo xtask` commands as a library, so another workspace's xtask can call
 //! `retort_cli::main()` (or `retort_cli::run(args)`) in one line.
 
+mod authoring;
 mod bench;
 mod context;
 mod db;
@@ -8,6 +9,7 @@ mod flags;
 mod graph_cmds;
 mod lock;
 mod migrate_test;
+mod verify;
 mod output;
 
 use std::process::ExitCode;
@@ -49,6 +51,11 @@ fn dispatch(flags: Flags) -> anyhow::Result<()> {
     match flags.command {
         Command::MigrateTest(f) => migrate_test::run(&cx, &f),
         Command::Lint => migrate_test::lint(&cx),
+        Command::Revision(f) => authoring::revision(&cx, &f),
+        Command::Merge(f) => authoring::merge(&cx, &f),
+        Command::Verify(f) => verify::verify(&cx, &f),
+        Command::Populate(f) => verify::populate(&cx, &f),
+        Command::Check => migrate_test::check(&cx),
         Command::Lock(f) => lock::run(&cx, &f),
         Command::Heads => graph_cmds::heads(&cx),
         Command::Branches => graph_cmds::branches(&cx),

@@ -53,6 +53,34 @@ pub fn lint(cx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `check`: the pre-commit checklist, one verdict line per item on stdout.
+pub fn check(cx: &Context) -> anyhow::Result<()> {
+    let mut verdicts: Vec<(&str, bool)> = Vec::new();
+    let loaded = cx.load(true);
+    for p in &loaded.problems {
+        output::diagnostic(p);
+    }
+    verdicts.push(("lock fresh and directory valid", !loaded.problems.iter().any(Problem::is_error)));
+    let set = loaded.set;
+    let lint = set.as_ref().map(retort_build::lint::lint);
+    for p in lint.iter().flatten() {
+        output::diagnostic(p);
+    }
+    verdicts.push(("lint clean", lint.is_some_and(|l| l.is_empty())));
+    verdicts.push(("single head", set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
+    let flags = MigrateTestFlags { walks: 32, seed: None, allow_multiple_heads: false };
+    let green = set.is_some() && run(cx, &flags).is_ok();
+    verdicts.push(("migrate-test green", green));
+    for (item, ok) in &verdicts {
+        println!("{} {item}", if *ok { "ok    " } else { "FAILED" });
+    }
+    let failed = verdicts.iter().filter(|(_, ok)| !ok).count();
+    if failed > 0 {
+        return Err(Failure(format!("{failed} of {} checks failed", verdicts.len())).into());
+    }
+    Ok(())
+}
+
 /// `migrate-test`.
 pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
     let mut tally = Tally::default();

@@ -1,0 +1,145 @@
+//! `revision` and `merge`: writing new migration files from the template of SPEC §2.
+//!
+//! Guarantees: a new file never overwrites an existing one; its revision is fresh (random, and
+//! checked against every known revision); the file parses with `retort-build`'s parser before
+//! it is written.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use retort_build::lint::{PLACEHOLDER_CHANGE, PLACEHOLDER_TABLE};
+use retort_build::{MigrationSet, RevisionId, sha256_text};
+
+use crate::flags::{MergeFlags, RevisionFlags};
+use crate::output::{self, Failure};
+use crate::Context;
+
+fn resolve(set: &MigrationSet, text: &str) -> anyhow::Result<RevisionId> {
+    set.graph().resolve(text).map_err(|e| Failure(e.to_string()).into())
+}
+
+/// A revision no migration has: SHA-256 over the clock, the process and a counter.
+fn fresh_revision(set: &MigrationSet) -> RevisionId {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    (0u32..)
+        .map(|n| {
+            let digest = sha256_text(format!("{nanos}:{}:{n}", std::process::id()).as_bytes());
+            RevisionId::parse(&digest["sha256:".len().."sha256:".len() + 12]).expect("hex digits")
+        })
+        .find(|rev| set.get(rev).is_none())
+        .expect("an unused revision exists")
+}
+
+/// `message` in snake_case, for the file name.
+pub fn slug(message: &str) -> String {
+    let lower: String = message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let slug = words.join("_");
+    let slug: String = slug.chars().take(60).collect();
+    if slug.is_empty() { "migration".to_string() } else { slug.trim_end_matches('_').to_string() }
+}
+
+fn write_new(cx: &Context, rev: RevisionId, message: &str, text: &str) -> anyhow::Result<PathBuf> {
+    let path = cx.dir.join(format!("{rev}_{}.sql", slug(message)));
+    retort_build::migration::parse(&cx.show(&path), text.as_bytes())
+        .map_err(|problems| Failure(problems.iter().map(|p| p.one_line()).collect::<Vec<_>>().join("; ")))?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+fn check_message(message: &str) -> anyhow::Result<&str> {
+    let message = message.trim();
+    if message.is_empty() || message.contains('\n') {
+        return Err(Failure("the message must be one non-empty line".into()).into());
+    }
+    Ok(message)
+}
+
+fn join(revs: &[RevisionId]) -> String {
+    revs.iter().map(RevisionId::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// `revision -m MSG [--head REV] [--branch-label L] [--depends-on REV]`.
+pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
+    let set = cx.set()?;
+    let message = check_message(&flags.message)?;
+    let parent = match &flags.head {
+        Some(text) => Some(resolve(&set, text)?),
+        None => match set.graph().heads().as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            heads => {
+                return Err(Failure(format!(
+                    "there are several heads ({}); pass `--head REV` to build on one, or join them first with `cargo xtask merge -m \"…\"`",
+                    join(heads)
+                ))
+                .into());
+            }
+        },
+    };
+    let depends: Vec<RevisionId> = flags.depends_on.iter().map(|d| resolve(&set, d)).collect::<anyhow::Result<_>>()?;
+    for label in &flags.branch_label {
+        if set.graph().resolve(label).is_ok() && RevisionId::parse(label).is_none() {
+            return Err(Failure(format!("branch label `{label}` is already in use")).into());
+        }
+    }
+    let rev = fresh_revision(&set);
+    let mut text = format!("-- {message}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n", parent.map(|p| p.to_string()).unwrap_or_default(), retort_build::timestamp::now_rfc3339());
+    if !depends.is_empty() {
+        text.push_str(&format!("-- Depends On: {}\n", join(&depends)));
+    }
+    if !flags.branch_label.is_empty() {
+        text.push_str(&format!("-- Branch Labels: {}\n", flags.branch_label.join(", ")));
+    }
+    text.push_str(&format!(
+        "--\n-- Tables affected:\n-- - {PLACEHOLDER_TABLE}: {PLACEHOLDER_CHANGE}\n--\n-- IMPORTANT: This migration only changes the schema.\n-- Data goes in an idempotent script in migrations/populate/.\n\n-- migrate:up\n-- Write the schema change here, e.g. ALTER TABLE \"user\" ADD COLUMN nickname TEXT;\nSELECT 1;\n\n-- migrate:down\n-- Undo exactly what `up` did, e.g. ALTER TABLE \"user\" DROP COLUMN nickname;\nSELECT 1;\n"
+    ));
+    let path = write_new(cx, rev, message, &text)?;
+    output::status("Created", format!("{} (revises {})", cx.show(&path).display(), parent.map_or("<base>".to_string(), |p| p.to_string())));
+    output::status("Next", "fill in `Tables affected`, `up` and `down`; then `cargo xtask lock` and `cargo xtask migrate-test`");
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// `merge -m MSG [REV…]`.
+pub fn merge(cx: &Context, flags: &MergeFlags) -> anyhow::Result<()> {
+    let set = cx.set()?;
+    let message = check_message(&flags.message)?;
+    let heads: Vec<RevisionId> = if flags.revisions.is_empty() {
+        set.graph().heads()
+    } else {
+        flags.revisions.iter().map(|r| resolve(&set, r)).collect::<anyhow::Result<_>>()?
+    };
+    let mut parents = set.graph().sorted(heads.iter().copied());
+    parents.dedup();
+    if parents.len() < 2 {
+        return Err(Failure(format!("a merge needs two or more heads; there is {} ({})", parents.len(), join(&parents))).into());
+    }
+    for p in &parents {
+        if parents.iter().any(|other| set.graph().ancestors(&[*other]).contains(p)) {
+            return Err(Failure(format!("{p} is an ancestor of another revision given; merge heads only")).into());
+        }
+    }
+    let rev = fresh_revision(&set);
+    let text = format!(
+        "-- {message}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n--\n-- IMPORTANT: A merge migration joins heads; it changes nothing.\n\n-- migrate:up\n\n-- migrate:down\n",
+        join(&parents),
+        retort_build::timestamp::now_rfc3339()
+    );
+    let path = write_new(cx, rev, message, &text)?;
+    output::status("Created", format!("{} (merges {})", cx.show(&path).display(), join(&parents)));
+    println!("{}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs() {
+        assert_eq!(super::slug("Add signature image to user"), "add_signature_image_to_user");
+        assert_eq!(super::slug("  Fix: user.email (again!) "), "fix_user_email_again");
+        assert_eq!(super::slug("!!!"), "migration");
+    }
+}
+
