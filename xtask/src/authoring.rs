@@ -10,12 +10,12 @@ use anyhow::Context as _;
 use retort_build::lint::{PLACEHOLDER_CHANGE, PLACEHOLDER_TABLE};
 use retort_build::{MigrationSet, RevisionId, sha256_text};
 
+use crate::Context;
 use crate::flags::{MergeFlags, RevisionFlags};
 use crate::output::{self, Failure};
-use crate::Context;
 
 fn resolve(set: &MigrationSet, text: &str) -> anyhow::Result<RevisionId> {
-    set.graph().resolve(text).map_err(|e| Failure(e.to_string()).into())
+    set.graph().resolve(text).map_err(anyhow::Error::new)
 }
 
 /// A revision no migration has: SHA-256 over the clock, the process and a counter.
@@ -32,7 +32,8 @@ fn fresh_revision(set: &MigrationSet) -> RevisionId {
 
 /// `message` in snake_case, for the file name.
 pub fn slug(message: &str) -> String {
-    let lower: String = message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
+    let lower: String =
+        message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
     let words: Vec<&str> = lower.split_whitespace().collect();
     let slug = words.join("_");
     let slug: String = slug.chars().take(60).collect();
@@ -43,15 +44,20 @@ fn write_new(cx: &Context, rev: RevisionId, message: &str, text: &str) -> anyhow
     let path = cx.dir.join(format!("{rev}_{}.sql", slug(message)));
     retort_build::migration::parse(&cx.show(&path), text.as_bytes())
         .map_err(|problems| Failure(problems.iter().map(|p| p.one_line()).collect::<Vec<_>>().join("; ")))?;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).with_context(|| format!("cannot create {}", path.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 
 fn check_message(message: &str) -> anyhow::Result<&str> {
     let message = message.trim();
     if message.is_empty() || message.contains('\n') {
-        return Err(Failure("the message must be one non-empty line".into()).into());
+        anyhow::bail!("the message must be one non-empty line");
     }
     Ok(message)
 }
@@ -70,22 +76,25 @@ pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
             [] => None,
             [one] => Some(*one),
             heads => {
-                return Err(Failure(format!(
+                anyhow::bail!(
                     "there are several heads ({}); pass `--head REV` to build on one, or join them first with `cargo xtask merge -m \"…\"`",
                     join(heads)
-                ))
-                .into());
+                );
             }
         },
     };
     let depends: Vec<RevisionId> = flags.depends_on.iter().map(|d| resolve(&set, d)).collect::<anyhow::Result<_>>()?;
     for label in &flags.branch_label {
         if set.graph().resolve(label).is_ok() && RevisionId::parse(label).is_none() {
-            return Err(Failure(format!("branch label `{label}` is already in use")).into());
+            anyhow::bail!("branch label `{label}` is already in use");
         }
     }
     let rev = fresh_revision(&set);
-    let mut text = format!("-- {message}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n", parent.map(|p| p.to_string()).unwrap_or_default(), retort_build::timestamp::now_rfc3339());
+    let mut text = format!(
+        "-- {message}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n",
+        parent.map(|p| p.to_string()).unwrap_or_default(),
+        retort_build::timestamp::now_rfc3339()
+    );
     if !depends.is_empty() {
         text.push_str(&format!("-- Depends On: {}\n", join(&depends)));
     }
@@ -96,8 +105,14 @@ pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
         "--\n-- Tables affected:\n-- - {PLACEHOLDER_TABLE}: {PLACEHOLDER_CHANGE}\n--\n-- IMPORTANT: This migration only changes the schema.\n-- Data goes in an idempotent script in migrations/populate/.\n\n-- migrate:up\n-- Write the schema change here, e.g. ALTER TABLE \"user\" ADD COLUMN nickname TEXT;\nSELECT 1;\n\n-- migrate:down\n-- Undo exactly what `up` did, e.g. ALTER TABLE \"user\" DROP COLUMN nickname;\nSELECT 1;\n"
     ));
     let path = write_new(cx, rev, message, &text)?;
-    output::status("Created", format!("{} (revises {})", cx.show(&path).display(), parent.map_or("<base>".to_string(), |p| p.to_string())));
-    output::status("Next", "fill in `Tables affected`, `up` and `down`; then `cargo xtask lock` and `cargo xtask migrate-test`");
+    output::status(
+        "Created",
+        format!("{} (revises {})", cx.show(&path).display(), parent.map_or("<base>".to_string(), |p| p.to_string())),
+    );
+    output::status(
+        "Next",
+        "fill in `Tables affected`, `up` and `down`; then `cargo xtask lock` and `cargo xtask migrate-test`",
+    );
     println!("{}", path.display());
     Ok(())
 }
@@ -114,11 +129,11 @@ pub fn merge(cx: &Context, flags: &MergeFlags) -> anyhow::Result<()> {
     let mut parents = set.graph().sorted(heads.iter().copied());
     parents.dedup();
     if parents.len() < 2 {
-        return Err(Failure(format!("a merge needs two or more heads; there is {} ({})", parents.len(), join(&parents))).into());
+        anyhow::bail!("a merge needs two or more heads; there is {} ({})", parents.len(), join(&parents));
     }
     for p in &parents {
         if parents.iter().any(|other| set.graph().ancestors(&[*other]).contains(p)) {
-            return Err(Failure(format!("{p} is an ancestor of another revision given; merge heads only")).into());
+            anyhow::bail!("{p} is an ancestor of another revision given; merge heads only");
         }
     }
     let rev = fresh_revision(&set);
@@ -142,4 +157,3 @@ mod tests {
         assert_eq!(super::slug("!!!"), "migration");
     }
 }
-

@@ -4,7 +4,6 @@ use retort_build::{Graph, Migration, MigrationSet, RevisionId};
 
 use crate::Context;
 use crate::flags::{HistoryFlags, ShowFlags};
-use crate::output::fail;
 
 /// `heads`.
 pub fn heads(cx: &Context) -> anyhow::Result<()> {
@@ -39,9 +38,9 @@ pub fn history(cx: &Context, flags: &HistoryFlags) -> anyhow::Result<()> {
         None => graph.order().to_vec(),
         Some(range) => {
             let Some((from, to)) = range.split_once(':') else {
-                return fail(format!("`-r {range}`: expected `A:B`, `A:` or `:B`"));
+                anyhow::bail!("`-r {range}`: expected `A:B`, `A:` or `:B`");
             };
-            let resolve = |t: &str| graph.resolve(t).map_err(|e| crate::output::Failure(e.to_string()));
+            let resolve = |t: &str| graph.resolve(t).map_err(anyhow::Error::new);
             let from = if from.is_empty() || from == "base" { None } else { Some(resolve(from)?) };
             let to_revs = if to.is_empty() || to == "heads" { graph.heads() } else { vec![resolve(to)?] };
             let mut all = Vec::new();
@@ -66,7 +65,7 @@ pub fn history(cx: &Context, flags: &HistoryFlags) -> anyhow::Result<()> {
 /// `show REV`.
 pub fn show(cx: &Context, flags: &ShowFlags) -> anyhow::Result<()> {
     let set = cx.set()?;
-    let rev = set.graph().resolve(&flags.revision).map_err(|e| crate::output::Failure(e.to_string()))?;
+    let rev = set.graph().resolve(&flags.revision)?;
     let m = set.get(&rev).expect("resolved revisions exist");
     println!("{}", line(&set, &rev));
     print_details(&set, m);

@@ -9,8 +9,8 @@ mod flags;
 mod graph_cmds;
 mod lock;
 mod migrate_test;
-mod verify;
 mod output;
+mod verify;
 
 use std::process::ExitCode;
 

@@ -7,10 +7,10 @@ use retort::{Change, Migrator, Schema};
 use retort_build::RevisionId;
 use rusqlite::Connection;
 
+use crate::Context;
 use crate::db::db_error;
 use crate::flags::{DbFlags, PopulateFlags};
 use crate::output::{self, Failure};
-use crate::Context;
 
 /// `verify --db PATH`: checksums, the schema its recorded revisions build, and foreign keys.
 pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
@@ -24,11 +24,14 @@ pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
     let mut recorded = BTreeSet::new();
     for row in &rows {
         match RevisionId::parse(&row.revision).filter(|r| set.get(r).is_some()) {
-            None => problems.push(format!("the history records {}, which these migrations do not contain", row.revision)),
+            None => {
+                problems.push(format!("the history records {}, which these migrations do not contain", row.revision))
+            }
             Some(rev) => {
                 let file = set.checksum(&rev);
                 if row.checksum != file {
-                    problems.push(format!("{rev} was applied with checksum {} but its file now has {file}", row.checksum));
+                    problems
+                        .push(format!("{rev} was applied with checksum {} but its file now has {file}", row.checksum));
                 }
                 recorded.insert(rev);
             }
@@ -56,7 +59,14 @@ pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
         problems.push(format!("foreign key violation: {v}"));
     }
     if problems.is_empty() {
-        output::status("Verified", format!("{}: {} recorded revisions, schema and checksums match, no foreign key violations", flags.db.display(), recorded.len()));
+        output::status(
+            "Verified",
+            format!(
+                "{}: {} recorded revisions, schema and checksums match, no foreign key violations",
+                flags.db.display(),
+                recorded.len()
+            ),
+        );
         return Ok(());
     }
     for p in &problems {
@@ -86,7 +96,7 @@ pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
                 Some(s) => chosen.push(s.clone()),
                 None => {
                     let known: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
-                    return Err(Failure(format!("no populate script `{name}`; there are: {}", known.join(", "))).into());
+                    anyhow::bail!("no populate script `{name}`; there are: {}", known.join(", "));
                 }
             }
         }
@@ -107,7 +117,12 @@ pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
         .map(|s| format!("{} requires {}", s.file.display(), s.requires))
         .collect();
     if !behind.is_empty() {
-        return Err(Failure(format!("the database is behind: {}; run `cargo xtask upgrade --db {}` first", behind.join(", "), flags.db.db.display())).into());
+        return Err(Failure(format!(
+            "the database is behind: {}; run `cargo xtask upgrade --db {}` first",
+            behind.join(", "),
+            flags.db.db.display()
+        ))
+        .into());
     }
     for script in &chosen {
         retort::populate::run_script(&conn, &migrator, script).map_err(db_error)?;
