@@ -101,12 +101,24 @@ pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
         }
     };
     let options = Options { walks: flags.walks, seed: flags.seed, populate: scripts };
+    let mut progress = Progress::new(set.len());
     let outcome = retort::harness::run(&set, &options, &mut |event| match event {
-        Event::Passed { check, subject } => output::status("Passed", format!("{check}: {subject}")),
-        Event::Failed(finding) => print_finding(finding),
-        Event::Note { verb, text } => output::status(verb, text),
+        Event::Passed { check: "round trip", subject } if progress.enabled => progress.advance(&subject),
+        Event::Passed { check, subject } => {
+            progress.clear();
+            output::status("Passed", format!("{check}: {subject}"));
+        }
+        Event::Failed(finding) => {
+            progress.clear();
+            print_finding(finding);
+        }
+        Event::Note { verb, text } => {
+            progress.clear();
+            output::status(verb, text);
+        }
     })
     .map_err(crate::db::db_error)?;
+    progress.finish();
     tally.passed += outcome.passed;
     tally.failed += outcome.failed.len();
     if let Some(dir) = &outcome.kept_dir {
@@ -114,6 +126,45 @@ pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
     }
     snapshots(&mut tally, cx);
     finish(tally)
+}
+
+/// On a terminal, the round trips show as one progress line instead of a line each.
+struct Progress {
+    enabled: bool,
+    total: usize,
+    done: usize,
+    drawn: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress { enabled: std::io::stderr().is_terminal(), total, done: 0, drawn: false }
+    }
+
+    fn advance(&mut self, subject: &str) {
+        self.done += 1;
+        let width = 30;
+        let filled = width * self.done / self.total.max(1);
+        let bar: String = "=".repeat(filled) + &" ".repeat(width - filled.min(width));
+        let subject: String = subject.chars().take(50).collect();
+        anstream::eprint!("\r\x1b[2K{:>12} [{bar}] {}/{} {subject}", "Round trip", self.done, self.total);
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            anstream::eprint!("\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.enabled && self.done > 0 {
+            self.clear();
+            output::status("Passed", format!("round trip: {} of {} revisions", self.done, self.total));
+        }
+    }
 }
 
 fn check_heads(tally: &mut Tally, set: &MigrationSet, allow_multiple: bool) {

@@ -100,6 +100,20 @@ pub struct Outcome {
 
 type Checked = std::result::Result<(&'static str, String), Finding>;
 
+/// Counts a result and reports it.
+fn record(outcome: &mut Outcome, on_event: &mut dyn FnMut(Event<'_>), result: Checked) {
+    match result {
+        Ok((check, subject)) => {
+            outcome.passed += 1;
+            on_event(Event::Passed { check, subject });
+        }
+        Err(finding) => {
+            on_event(Event::Failed(&finding));
+            outcome.failed.push(finding);
+        }
+    }
+}
+
 fn panicked() -> Finding {
     Finding {
         revision: None,
@@ -153,16 +167,7 @@ pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event
     // reports are printed after the round trip's, in a fixed order.
     let (round, (notes, results)) = std::thread::scope(|scope| {
         let background = scope.spawn(|| background_checks(set, options));
-        let mut report = |result: Checked| match result {
-            Ok((check, subject)) => {
-                outcome.passed += 1;
-                on_event(Event::Passed { check, subject });
-            }
-            Err(finding) => {
-                on_event(Event::Failed(&finding));
-                outcome.failed.push(finding);
-            }
-        };
+        let mut report = |result: Checked| record(&mut outcome, &mut *on_event, result);
         let mut notes = Vec::new();
         let round = roundtrip::run(
             set,
@@ -186,16 +191,7 @@ pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event
         on_event(Event::Note { verb, text });
     }
     for result in results {
-        match result {
-            Ok((check, subject)) => {
-                outcome.passed += 1;
-                on_event(Event::Passed { check, subject });
-            }
-            Err(finding) => {
-                on_event(Event::Failed(&finding));
-                outcome.failed.push(finding);
-            }
-        }
+        record(&mut outcome, on_event, result);
     }
     if outcome.failed.iter().any(|f| f.kept.is_some()) {
         outcome.kept_dir = Some(scratch.keep());
