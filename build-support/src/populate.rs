@@ -61,3 +61,36 @@ pub fn parse_script(display: &Path, bytes: &[u8]) -> Result<PopulateScript, Vec<
         _ => Err(problems),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: Result<(&str, usize), &str>) {
+        let got = parse_script(Path::new("migrations/populate/001_x.sql"), text.as_bytes());
+        match (got, expected) {
+            (Ok(s), Ok((rev, line))) => {
+                assert_eq!(s.requires.as_str(), rev);
+                assert_eq!(s.sql.line, line);
+                assert_eq!(s.name, "001_x");
+            }
+            (Err(p), Err(message)) => assert!(p.iter().any(|p| p.one_line().contains(message)), "{p:#?}"),
+            (got, expected) => panic!("{text:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn headers() {
+        check("-- Seed\n-- Requires: 6a7b8c9d0e1f\n\nINSERT INTO t VALUES (1);\n", Ok(("6a7b8c9d0e1f", 4)));
+        check("-- Seed\n\nINSERT INTO t VALUES (1);\n", Err("missing header key `Requires`"));
+        check("-- Requires: 6A7B\nSELECT 1;\n", Err("`6A7B` is not a 12-digit lowercase hex revision"));
+        check("-- Requires: 6a7b8c9d0e1f\n-- Requires: 6a7b8c9d0e1f\n", Err("`Requires` appears twice"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..300)) {
+            let _ = parse_script(Path::new("migrations/populate/001_x.sql"), &bytes);
+        }
+    }
+}

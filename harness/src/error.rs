@@ -46,6 +46,14 @@ pub enum Error {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// A file-system operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What Retort was doing.
+        context: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The migrations themselves are invalid.
     #[error("the migrations are invalid:\n{0}")]
     Migrations(#[from] retort_build::Problems),

@@ -14,7 +14,7 @@ use crate::output::{self, Failure};
 /// are exit 1, bad targets and I/O are exit 2.
 pub fn db_error(e: Error) -> anyhow::Error {
     match e {
-        Error::Target(_) | Error::Sqlite { .. } | Error::Backup { .. } => anyhow::Error::new(e),
+        Error::Target(_) | Error::Sqlite { .. } | Error::Backup { .. } | Error::Io { .. } => anyhow::Error::new(e),
         other => Failure(other.to_string()).into(),
     }
 }

@@ -160,7 +160,7 @@ pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event
     let scratch = tempfile::Builder::new()
         .prefix("retort-migrate-test-")
         .tempdir()
-        .map_err(|e| crate::Error::Target(format!("cannot create a temporary directory: {e}")))?;
+        .map_err(|source| crate::Error::Io { context: "cannot create a temporary directory".into(), source })?;
     let mut outcome = Outcome::default();
     // Walks, populate scripts and head → base work on in-memory databases of their own, so
     // they run on a second thread while the round trip waits on its file database; their
