@@ -61,6 +61,16 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         }
         output::status("Measured", format!("migrate-test (walks 0), N = {n}"));
         rows.push(row);
+        // What the build script does (parse, graph, lock comparison, code generation), in
+        // process; it has no floor.
+        let mut row = Row { figure: "build script", n, samples: Vec::new(), floor: Vec::new() };
+        for _ in 0..runs {
+            let started = Instant::now();
+            retort_build::Embed::new(&dir).check(&dir, &dir).map_err(|f| anyhow::anyhow!("{:?}", f.problems))?;
+            row.samples.push(started.elapsed());
+        }
+        output::status("Measured", format!("build script, N = {n}"));
+        rows.push(row);
     }
     print_table(&rows);
     if let Some(path) = &flags.json {
@@ -151,17 +161,30 @@ fn print_table(rows: &[Row]) {
         let (med, floor) = (median(&r.samples), median(&r.floor));
         let min = r.samples.iter().min().copied().unwrap_or_default();
         let max = r.samples.iter().max().copied().unwrap_or_default();
-        let ratio = if floor.is_zero() { f64::NAN } else { med.as_secs_f64() / floor.as_secs_f64() };
-        println!(
-            "{:<14} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13.1} {:>7.3}",
-            r.figure,
-            r.n,
-            ms(med),
-            ms(min),
-            ms(max),
-            ms(floor),
-            ratio
-        );
+        if r.floor.is_empty() {
+            println!(
+                "{:<14} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13} {:>7}",
+                r.figure,
+                r.n,
+                ms(med),
+                ms(min),
+                ms(max),
+                "-",
+                "-"
+            );
+        } else {
+            let ratio = med.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE);
+            println!(
+                "{:<14} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13.1} {:>7.3}",
+                r.figure,
+                r.n,
+                ms(med),
+                ms(min),
+                ms(max),
+                ms(floor),
+                ratio
+            );
+        }
     }
 }
 
@@ -170,15 +193,18 @@ fn json(rows: &[Row]) -> String {
         .iter()
         .map(|r| {
             let (med, floor) = (median(&r.samples), median(&r.floor));
+            let (floor, ratio) = if r.floor.is_empty() {
+                ("null".to_string(), "null".to_string())
+            } else {
+                (format!("{:.3}", ms(floor)), format!("{:.4}", med.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE)))
+            };
             format!(
-                "  {{\"figure\": \"{}\", \"n\": {}, \"median_ms\": {:.3}, \"min_ms\": {:.3}, \"max_ms\": {:.3}, \"floor_median_ms\": {:.3}, \"ratio\": {:.4}}}",
+                "  {{\"figure\": \"{}\", \"n\": {}, \"median_ms\": {:.3}, \"min_ms\": {:.3}, \"max_ms\": {:.3}, \"floor_median_ms\": {floor}, \"ratio\": {ratio}}}",
                 r.figure,
                 r.n,
                 ms(med),
                 ms(r.samples.iter().min().copied().unwrap_or_default()),
                 ms(r.samples.iter().max().copied().unwrap_or_default()),
-                ms(floor),
-                med.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE)
             )
         })
         .collect();

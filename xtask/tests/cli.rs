@@ -24,6 +24,11 @@ fn masked(run: &common::Run) -> common::Run {
                 {
                     out.replace_range(i - 10..i + 10, "[TIME]");
                 }
+                // `history --db` durations: `     0 ms  message`.
+                if let Some(i) = out.find(" ms  ") {
+                    let start = out[..i].trim_end_matches(|c: char| c.is_ascii_digit()).len();
+                    out.replace_range(start..i, "[MS]");
+                }
                 out
             })
             .map(|l| l + "\n")

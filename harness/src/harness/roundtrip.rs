@@ -16,6 +16,10 @@ use crate::watch::{Access, AccessKind};
 use crate::{Direction, DowngradeOptions, Migrator, Target};
 
 pub(super) struct RoundTrip {
+    /// True when every revision passed (the database is then at head).
+    pub all_passed: bool,
+    /// The round-trip database as the pass left it.
+    pub db: Connection,
     pub changes: Vec<(RevisionId, String)>,
     pub head_schema: String,
 }
@@ -76,13 +80,22 @@ impl Db {
 pub(super) fn run(
     set: &MigrationSet,
     scratch: &Path,
-    on_event: &mut dyn FnMut(Event<'_>),
     on_result: &mut dyn FnMut(super::Checked),
 ) -> crate::Result<RoundTrip> {
+    let mut all_passed = true;
+    let mut on_result = |result: super::Checked| {
+        all_passed &= result.is_ok();
+        on_result(result);
+    };
     let migrator = Migrator::new(set.clone());
     let path = scratch.join("roundtrip.db");
     let mut db = Db::fresh(&path)?;
-    let mut out = RoundTrip { changes: Vec::new(), head_schema: String::new() };
+    let mut out = RoundTrip {
+        all_passed: true,
+        db: Connection::open_in_memory().map_err(crate::Error::sqlite("cannot open a database"))?,
+        changes: Vec::new(),
+        head_schema: String::new(),
+    };
     let mut applied: BTreeSet<RevisionId> = BTreeSet::new();
     let mut broken: BTreeSet<RevisionId> = BTreeSet::new();
     let mut before = db.cache.read(&db.conn)?;
@@ -122,10 +135,6 @@ pub(super) fn run(
             ok = false;
         }
         if m.irreversible.is_some() {
-            on_event(Event::Note {
-                verb: "Irreversible",
-                text: format!("{rev} {}: up checks only, no down to test", m.message),
-            });
             if ok {
                 on_result(Ok(("round trip", format!("{rev} {} (up only: irreversible)", m.message))));
             }
@@ -211,6 +220,8 @@ pub(super) fn run(
         before = after_up;
     }
     out.head_schema = before.to_string();
+    out.all_passed = all_passed;
+    out.db = db.conn;
     Ok(out)
 }
 
@@ -259,9 +270,14 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Res
     Err(f)
 }
 
-/// Step 7 on a fresh in-memory database; `None` (with a note) when an irreversible migration
-/// makes base unreachable.
-pub(super) fn head_to_base(set: &MigrationSet, on_event: &mut dyn FnMut(Event<'_>)) -> Option<Result<(), Finding>> {
+/// Step 7; `None` (with a note) when an irreversible migration makes base unreachable. Starts
+/// from an in-memory copy of `at_head` when given (a database with every revision applied),
+/// else upgrades a fresh in-memory database first.
+pub(super) fn head_to_base(
+    set: &MigrationSet,
+    at_head: Option<&Connection>,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Option<Result<(), Finding>> {
     let fail = |message: String| Finding {
         revision: None,
         direction: Some(Direction::Down),
@@ -279,8 +295,14 @@ pub(super) fn head_to_base(set: &MigrationSet, on_event: &mut dyn FnMut(Event<'_
     }
     let migrator = Migrator::new(set.clone());
     let result = (|| {
-        let conn = Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
-        migrator.upgrade(&conn, Target::Heads, &mut |_| {}).map_err(|e| fail(e.to_string()))?;
+        let mut conn = Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
+        match at_head {
+            Some(source) => {
+                let backup = rusqlite::backup::Backup::new(source, &mut conn).map_err(|e| fail(e.to_string()))?;
+                backup.run_to_completion(1 << 16, std::time::Duration::ZERO, None).map_err(|e| fail(e.to_string()))?;
+            }
+            None => migrator.upgrade(&conn, Target::Heads, &mut |_| {}).map(drop).map_err(|e| fail(e.to_string()))?,
+        }
         migrator
             .downgrade(&conn, Target::Base, DowngradeOptions { backup: false }, &mut |_| {})
             .map_err(|e| fail(e.to_string()))?;
