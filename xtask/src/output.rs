@@ -72,8 +72,14 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
         Err(e) => {
             let is_failure = e.downcast_ref::<Failure>().is_some();
             error_line(&e);
+            // Print each cause once: messages that already quote their cause skip it.
+            let mut shown = e.to_string();
             for cause in e.chain().skip(1) {
-                anstream::eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    anstream::eprintln!("  caused by: {text}");
+                }
+                shown = text;
             }
             ExitCode::from(if is_failure { 1 } else { 2 })
         }

@@ -241,6 +241,17 @@ fn one_run_reports_every_broken_revision_and_keeps_the_database() {
 }
 
 #[test]
+fn an_empty_directory_passes_with_nothing_to_prove() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, stdout, stderr) = migrate_test(&dir, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("no walks: there are no migrations"), "{stderr}");
+    assert!(stdout.trim_end().ends_with(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
 fn the_examples_pass() {
     let scratch = common::Scratch::new();
     let (code, stdout, stderr) = migrate_test(&scratch.migrations(), &["--walks", "16", "--seed", "7"]);

@@ -124,7 +124,9 @@ pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event
     let mut round = roundtrip::run(set, scratch.path(), &mut |result| record(&mut outcome, &mut *on_event, result))?;
     outcome.changes = std::mem::take(&mut round.changes);
     outcome.head_schema = std::mem::take(&mut round.head_schema);
-    if options.walks > 0 {
+    if options.walks > 0 && set.is_empty() {
+        on_event(Event::Note { verb: "Walking", text: "no walks: there are no migrations".into() });
+    } else if options.walks > 0 {
         let result = walk::run(set, options.walks, options.seed, on_event);
         record(&mut outcome, on_event, result.map(|n| ("walks", format!("{n} random walks"))));
     }
