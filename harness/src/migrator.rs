@@ -123,6 +123,13 @@ impl Migrator {
         Ok(Migrator::new(migrations.load()?))
     }
 
+    /// A migrator for the migrations directory `dir` on disk (lock drift and unlocked
+    /// migrations are not judged here; the build script and `cargo xtask lock --check` do that).
+    pub fn from_dir(dir: &Path) -> Result<Migrator> {
+        let root = dir.parent().unwrap_or(dir);
+        Ok(Migrator::new(retort_build::load(dir, root, false).into_set()?))
+    }
+
     /// The migrations.
     pub fn set(&self) -> &MigrationSet {
         &self.set
