@@ -586,16 +586,15 @@ fn foreign_key_violations_after(conn: &Connection, touched: &[Access]) -> Result
     let mut violations = Vec::new();
     for access in touched {
         let exists: bool = conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [&access.table], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1")
+            .and_then(|mut stmt| stmt.query_row([&access.table], |r| r.get(0)))
             .map_err(Error::sqlite("cannot read the schema"))?;
         if !exists {
             // Renamed away: check everything rather than guess where it went.
             return foreign_key_violations(conn);
         }
         let mut stmt = conn
-            .prepare("SELECT * FROM pragma_foreign_key_check(?1)")
+            .prepare_cached("SELECT * FROM pragma_foreign_key_check(?1)")
             .map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
         let rows = stmt
             .query_map([&access.table], |r| Ok(Violation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))

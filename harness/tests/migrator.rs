@@ -147,6 +147,30 @@ fn foreign_key_violation_rolls_the_step_back() {
 }
 
 #[test]
+fn a_column_added_with_a_dangling_default_is_caught() {
+    // A pure ALTER (no rows written) takes the per-table foreign-key check.
+    let mut migrations = chain();
+    migrations.push(M {
+        tag: "d",
+        parents: &["c"],
+        up: "INSERT INTO child (id) VALUES (1);",
+        down: Some("DELETE FROM child;"),
+        extra: "-- Allow: data-change: fixture\n",
+    });
+    migrations.push(m(
+        "e",
+        &["d"],
+        "ALTER TABLE child ADD COLUMN other INTEGER REFERENCES parent(id) DEFAULT 99;",
+        "ALTER TABLE child DROP COLUMN other;",
+    ));
+    let migrator = Migrator::new(set(&migrations));
+    let conn = Connection::open_in_memory().unwrap();
+    let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    assert!(err.starts_with("upgrade e00000000000 (migrations/e00000000000_fixture_e.sql) leaves foreign key violations: child row 1 -> parent"), "{err}");
+    assert_eq!(applied(&migrator, &conn).len(), 4);
+}
+
+#[test]
 fn irreversible_downgrade_is_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
