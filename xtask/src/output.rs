@@ -71,6 +71,11 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let is_failure = e.downcast_ref::<Failure>().is_some();
+            // A failure with no message has already been reported (migrate-test's tally line
+            // must stay the last line).
+            if e.downcast_ref::<Failure>().is_some_and(|f| f.0.is_empty()) {
+                return ExitCode::from(1);
+            }
             error_line(&e);
             // Print each cause once: messages that already quote their cause skip it.
             let mut shown = e.to_string();
