@@ -96,6 +96,10 @@ pub fn upgrade(cx: &Context, flags: &UpgradeFlags) -> anyhow::Result<()> {
         print!("{}", m.script(&state, Direction::Up, target).map_err(db_error)?);
         return Ok(());
     }
+    if !flags.db.db.exists() {
+        // Refuse a bad target before creating the file.
+        m.plan(&State::default(), Direction::Up, target).map_err(db_error)?;
+    }
     let conn = retort::open(&flags.db.db).map_err(db_error)?;
     let report = m.upgrade(&conn, target, &mut step_line(&m)).map_err(db_error)?;
     let applied = report.steps.iter().filter(|s| !s.skipped).count();
