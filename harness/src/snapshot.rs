@@ -386,7 +386,8 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<(Object, boo
     let pieces = definition_pieces(sql);
     let mut column_defs: BTreeMap<String, &[Token]> = BTreeMap::new();
     let mut checks = Vec::new();
-    let mut deferrable: Vec<(String, String)> = Vec::new();
+    // (constrained columns, target table, mode) for each REFERENCES clause in the SQL.
+    let mut deferrable: Vec<(String, String, String)> = Vec::new();
     for piece in &pieces {
         let Some(first) = piece.first() else { continue };
         let is_constraint = first.kind == TokenKind::Word && CONSTRAINT_WORDS.contains(&first.text.as_str());
@@ -408,7 +409,17 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<(Object, boo
                 } else {
                     "not deferred"
                 };
-                deferrable.push((target, mode.to_string()));
+                // The constrained columns: a table-level FOREIGN KEY (a, b), or the column itself.
+                let from = match piece.iter().position(|t| t.is("KEY")) {
+                    Some(k) if first.is("FOREIGN") || first.is("CONSTRAINT") => group(piece, k + 1)
+                        .iter()
+                        .filter_map(|t| t.name())
+                        .map(str::to_lowercase)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    _ => lower_ident(first),
+                };
+                deferrable.push((from, target, mode.to_string()));
             }
         }
     }
@@ -509,7 +520,11 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<(Object, boo
         } else {
             to.into_iter().flatten().collect()
         };
-        let mode = deferrable.iter().find(|(t, _)| *t == target).map_or("not deferred", |(_, m)| m.as_str());
+        let columns = from.join(", ");
+        let mode = deferrable
+            .iter()
+            .find(|(f, t, _)| *f == columns && *t == target)
+            .map_or("not deferred", |(_, _, m)| m.as_str());
         fk_lines.push(format!(
             "foreign key ({}) references {}({}) on update {} on delete {} match {} {}",
             from.join(", "),
