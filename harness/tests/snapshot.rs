@@ -98,6 +98,17 @@ fn unequal_pairs_name_the_attribute() {
             "deferrable initially deferred",
         ),
         (
+            // Two keys to one table: each keeps its own DEFERRABLE state.
+            "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (x REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED, y REFERENCES p(id))",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (x REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED, y REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+            "+     foreign key (y) references p(id) on update NO ACTION on delete NO ACTION match NONE deferrable initially deferred",
+        ),
+        (
+            "CREATE TABLE p (a, b, PRIMARY KEY (a, b)); CREATE TABLE c (x, y, FOREIGN KEY (x, y) REFERENCES p(a, b))",
+            "CREATE TABLE p (a, b, PRIMARY KEY (a, b)); CREATE TABLE c (x, y, CONSTRAINT fk FOREIGN KEY (x, y) REFERENCES p(a, b) DEFERRABLE INITIALLY DEFERRED)",
+            "foreign key (x, y) references p(a, b) on update NO ACTION on delete NO ACTION match NONE deferrable initially deferred",
+        ),
+        (
             "CREATE TABLE t (a); CREATE VIEW v AS SELECT a FROM t",
             "CREATE TABLE t (a); CREATE VIEW v AS SELECT a, a FROM t",
             "sql CREATE VIEW V AS SELECT A , A FROM T",
