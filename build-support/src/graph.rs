@@ -278,11 +278,6 @@ impl Graph {
         self.sorted(upto)
     }
 
-    /// Branch labels of `rev`.
-    pub fn labels(&self, rev: &RevisionId) -> &[String] {
-        self.nodes.get(rev).map_or(&[], |n| &n.labels)
-    }
-
     /// Resolves a full revision, a unique prefix of 4+ digits, a branch label, or `label@head`.
     pub fn resolve(&self, text: &str) -> Result<RevisionId, ResolveError> {
         if let Some(label) = text.strip_suffix("@head") {

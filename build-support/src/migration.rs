@@ -142,6 +142,16 @@ pub const KEYS: [&str; 9] = [
     "Allow",
 ];
 
+/// The file-name slug of a message: lowercase ASCII words joined by `_`, at most 60
+/// characters; `migration` when the message has no letters or digits.
+pub fn slug_of(message: &str) -> String {
+    let lower: String =
+        message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
+    let slug: String = lower.split_whitespace().collect::<Vec<_>>().join("_").chars().take(60).collect();
+    let slug = slug.trim_end_matches('_');
+    if slug.is_empty() { "migration".to_string() } else { slug.to_string() }
+}
+
 /// Splits a migration file name into its revision and slug.
 pub fn parse_file_name(name: &str) -> Option<(RevisionId, &str)> {
     let stem = name.strip_suffix(".sql")?;

@@ -23,12 +23,6 @@ impl RevisionId {
         Some(RevisionId(id))
     }
 
-    /// Builds a revision id from the low 48 bits of `bits` (used to mint new revisions).
-    pub fn from_bits(bits: u64) -> RevisionId {
-        let text = format!("{:012x}", bits & 0xffff_ffff_ffff);
-        RevisionId::parse(&text).expect("12 hex digits by construction")
-    }
-
     /// The id as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("ascii by construction")
@@ -64,6 +58,5 @@ mod tests {
         for (text, ok) in cases {
             assert_eq!(RevisionId::parse(text).is_some(), ok, "{text}");
         }
-        assert_eq!(RevisionId::from_bits(0xabc).as_str(), "000000000abc");
     }
 }

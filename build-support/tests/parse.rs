@@ -191,6 +191,14 @@ fn section_errors() {
 }
 
 #[test]
+fn slugs() {
+    use retort_build::migration::slug_of;
+    assert_eq!(slug_of("Add signature image to user"), "add_signature_image_to_user");
+    assert_eq!(slug_of("  Fix: user.email (again!) "), "fix_user_email_again");
+    assert_eq!(slug_of("!!!"), "migration");
+}
+
+#[test]
 fn file_level_errors() {
     let found = problems("migrations/create_user.sql", VALID);
     assert!(found[0].kind.to_string().contains("file name must be"), "{found:?}");

@@ -263,7 +263,7 @@ fn render(rev: &str, parents: &[String], g: &Generated, i: usize) -> (String, St
         g.up,
         g.down
     );
-    (format!("{rev}_{}.sql", slug(&g.message)), text)
+    (format!("{rev}_{}.sql", retort_build::migration::slug_of(&g.message)), text)
 }
 
 fn render_merge(rev: &str, parents: &[String], i: usize) -> (String, String) {
@@ -273,12 +273,6 @@ fn render_merge(rev: &str, parents: &[String], i: usize) -> (String, String) {
         retort_build::timestamp::rfc3339(1_700_000_000 + i as u64 * 60)
     );
     (format!("{rev}_merge_branches.sql"), text)
-}
-
-fn slug(message: &str) -> String {
-    let s: String =
-        message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-    s.split('_').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("_")
 }
 
 /// Writes a chain of `n` migrations and its lock into `dir` (created if needed).

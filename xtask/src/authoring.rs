@@ -30,18 +30,8 @@ fn fresh_revision(set: &MigrationSet) -> RevisionId {
         .expect("an unused revision exists")
 }
 
-/// `message` in snake_case, for the file name.
-pub fn slug(message: &str) -> String {
-    let lower: String =
-        message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
-    let words: Vec<&str> = lower.split_whitespace().collect();
-    let slug = words.join("_");
-    let slug: String = slug.chars().take(60).collect();
-    if slug.is_empty() { "migration".to_string() } else { slug.trim_end_matches('_').to_string() }
-}
-
 fn write_new(cx: &Context, rev: RevisionId, message: &str, text: &str) -> anyhow::Result<PathBuf> {
-    let path = cx.dir.join(format!("{rev}_{}.sql", slug(message)));
+    let path = cx.dir.join(format!("{rev}_{}.sql", retort_build::migration::slug_of(message)));
     retort_build::migration::parse(&cx.show(&path), text.as_bytes())
         .map_err(|problems| Failure(problems.iter().map(|p| p.one_line()).collect::<Vec<_>>().join("; ")))?;
     let mut file = std::fs::OpenOptions::new()
@@ -146,14 +136,4 @@ pub fn merge(cx: &Context, flags: &MergeFlags) -> anyhow::Result<()> {
     output::status("Created", format!("{} (merges {})", cx.show(&path).display(), join(&parents)));
     println!("{}", path.display());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slugs() {
-        assert_eq!(super::slug("Add signature image to user"), "add_signature_image_to_user");
-        assert_eq!(super::slug("  Fix: user.email (again!) "), "fix_user_email_again");
-        assert_eq!(super::slug("!!!"), "migration");
-    }
 }

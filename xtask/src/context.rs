@@ -43,11 +43,6 @@ impl Context {
         Ok(Context { dir: root.join("migrations"), root })
     }
 
-    /// A context for explicit paths (tests and other workspaces).
-    pub fn at(root: &Path, dir: &Path) -> Context {
-        Context { root: root.to_path_buf(), dir: dir.to_path_buf() }
-    }
-
     /// Reads the directory; `strict` makes a stale lock an error.
     pub fn load(&self, strict: bool) -> Loaded {
         retort_build::load(&self.dir, &self.root, strict)
