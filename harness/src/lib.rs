@@ -20,8 +20,8 @@ pub use embedded::{EmbeddedMigration, Migrations};
 pub use error::{Error, Result, Violation};
 pub use exec::{StatementError, run_section};
 pub use migrator::{
-    Direction, DowngradeOptions, Migrator, Report, StampReport, State, Step, backup, foreign_key_violations, open,
-    open_read_only,
+    Direction, DowngradeOptions, Migrator, Report, Session, StampReport, State, Step, backup, foreign_key_violations,
+    open, open_read_only,
 };
 pub use retort_build;
 pub use snapshot::{Change, Schema, SchemaCache};

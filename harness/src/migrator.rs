@@ -253,15 +253,29 @@ impl Migrator {
         options: DowngradeOptions,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Report> {
+        let (path, backup) = self.prepare_downgrade(conn, target, options)?;
+        let mut report = self.run(conn, &path, Direction::Down, on_step)?;
+        report.backup = backup;
+        Ok(report)
+    }
+
+    /// The first half of `downgrade`: validates the history, plans the path (refusing one that
+    /// crosses an irreversible migration) and takes the backup unless `options` say not to.
+    /// Returns the path to `run` and where the backup is, so a caller can show it before the
+    /// first step.
+    pub fn prepare_downgrade(
+        &self,
+        conn: &Connection,
+        target: Target,
+        options: DowngradeOptions,
+    ) -> Result<(Vec<RevisionId>, Option<PathBuf>)> {
         let state = self.state(conn)?;
         let path = self.plan(&state, Direction::Down, target)?;
         let backup = match (options.backup, path.is_empty(), conn.path().filter(|p| !p.is_empty())) {
             (true, false, Some(db)) => Some(backup(conn, Path::new(db))?),
             _ => None,
         };
-        let mut report = self.run(conn, &path, Direction::Down, on_step)?;
-        report.backup = backup;
-        Ok(report)
+        Ok((path, backup))
     }
 
     /// Runs `path` step by step. Foreign-key enforcement is off for the run (restored after)

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use retort::{Direction, Error, Migrator, State, Step, Target};
+use retort::{Direction, DowngradeOptions, Error, Migrator, State, Step, Target};
 use retort_build::RevisionId;
 
 use crate::Context;
@@ -59,6 +59,13 @@ fn read_state(m: &Migrator, db: &Path) -> anyhow::Result<State> {
     m.state(&conn).map_err(db_error)
 }
 
+/// Offline mode: prints the script from the database's state (read only) and touches nothing.
+fn print_script(m: &Migrator, db: &Path, direction: Direction, target: Target) -> anyhow::Result<()> {
+    let state = read_state(m, db)?;
+    print!("{}", m.script(&state, direction, target).map_err(db_error)?);
+    Ok(())
+}
+
 /// `current --db PATH`.
 pub fn current(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
@@ -92,9 +99,7 @@ pub fn upgrade(cx: &Context, flags: &UpgradeFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
     let target = target(&m, &flags.target)?;
     if flags.sql {
-        let state = read_state(&m, &flags.db.db)?;
-        print!("{}", m.script(&state, Direction::Up, target).map_err(db_error)?);
-        return Ok(());
+        return print_script(&m, &flags.db.db, Direction::Up, target);
     }
     if !flags.db.db.exists() {
         // Refuse a bad target before creating the file.
@@ -119,20 +124,16 @@ pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
     let target = target(&m, &flags.target)?;
     if flags.sql {
-        let state = read_state(&m, &flags.db.db)?;
-        print!("{}", m.script(&state, Direction::Down, target).map_err(db_error)?);
-        return Ok(());
+        return print_script(&m, &flags.db.db, Direction::Down, target);
     }
     if !flags.db.db.exists() {
         return Err(Failure(format!("{} does not exist; there is nothing to downgrade", flags.db.db.display())).into());
     }
     let conn = retort::open(&flags.db.db).map_err(db_error)?;
-    // Plan first (refusing irreversible paths before anything is written), then back up and
-    // say where, so the path is on screen even if a step fails.
-    let state = m.state(&conn).map_err(db_error)?;
-    let path = m.plan(&state, Direction::Down, target).map_err(db_error)?;
-    if !path.is_empty() && !flags.no_backup {
-        let backup = retort::backup(&conn, &flags.db.db).map_err(db_error)?;
+    // The backup's path is shown before the first step, so it is on screen even if one fails.
+    let options = DowngradeOptions { backup: !flags.no_backup };
+    let (path, backup) = m.prepare_downgrade(&conn, target, options).map_err(db_error)?;
+    if let Some(backup) = backup {
         output::status("Backed up", format!("{} to {}", flags.db.db.display(), backup.display()));
     }
     let report = m.run(&conn, &path, Direction::Down, &mut step_line(&m)).map_err(db_error)?;
