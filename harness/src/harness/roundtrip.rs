@@ -77,6 +77,41 @@ impl Db {
     }
 }
 
+/// Down, which must restore `before` exactly, then up again, which must give `after_up`. On a
+/// failure: the finding, the name the database is kept under, and whether it must be rebuilt
+/// before the pass goes on (a step committed and left a wrong state).
+fn down_then_up(
+    session: &mut crate::Session<'_>,
+    conn: &Connection,
+    cache: &mut SchemaCache,
+    rev: &RevisionId,
+    before: &Schema,
+    after_up: &Schema,
+) -> crate::Result<Option<(Finding, &'static str, bool)>> {
+    if let Err(e) = session.step(rev, Direction::Down, &[]) {
+        return Ok(Some((finding(*rev, Some(Direction::Down), "down", e.to_string()), "down", false)));
+    }
+    let after_down = cache.read(conn)?;
+    if after_down != *before {
+        let message = "the schema after down differs from the schema before up".to_string();
+        let mut f = finding(*rev, Some(Direction::Down), "down restores the schema", message);
+        f.diff = Some(format!("(- before up, + after down)\n{}", render_changes(&before.diff(&after_down))));
+        return Ok(Some((f, "down", true)));
+    }
+    if let Err(e) = session.step(rev, Direction::Up, &[]) {
+        let f = finding(*rev, Some(Direction::Up), "up again", format!("up fails after its own down: {e}"));
+        return Ok(Some((f, "up-again", true)));
+    }
+    let again = cache.read(conn)?;
+    if again != *after_up {
+        let message = "the schema after up, down, up differs from the first up".to_string();
+        let mut f = finding(*rev, Some(Direction::Up), "up again gives the same schema", message);
+        f.diff = Some(format!("(- first up, + up again)\n{}", render_changes(&after_up.diff(&again))));
+        return Ok(Some((f, "up-again", true)));
+    }
+    Ok(None)
+}
+
 pub(super) fn run(
     set: &MigrationSet,
     scratch: &Path,
@@ -90,12 +125,7 @@ pub(super) fn run(
     let migrator = Migrator::new(set.clone());
     let path = scratch.join("roundtrip.db");
     let mut db = Db::fresh(&path)?;
-    let mut out = RoundTrip {
-        all_passed: true,
-        db: Connection::open_in_memory().map_err(crate::Error::sqlite("cannot open a database"))?,
-        changes: Vec::new(),
-        head_schema: String::new(),
-    };
+    let mut changes = Vec::new();
     let mut applied: BTreeSet<RevisionId> = BTreeSet::new();
     let mut broken: BTreeSet<RevisionId> = BTreeSet::new();
     let mut before = db.cache.read(&db.conn)?;
@@ -123,11 +153,8 @@ pub(super) fn run(
             }
         };
         let after_up = db.cache.read(&db.conn)?;
-        let changes = before.diff(&after_up);
-        out.changes.push((
-            *rev,
-            if changes.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&changes) },
-        ));
+        let diff = before.diff(&after_up);
+        changes.push((*rev, if diff.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&diff) }));
         let violations = rule_violations(m, &touched);
         let mut ok = true;
         if !violations.is_empty() {
@@ -143,67 +170,14 @@ pub(super) fn run(
             before = after_up;
             continue;
         }
-        // Down: must restore the schema before up exactly.
         let mut rebuild = false;
-        match session.step(rev, Direction::Down, &[]) {
-            Err(e) => {
-                let mut f = finding(*rev, Some(Direction::Down), "down", e.to_string());
-                f.kept = db.keep(*rev, "down");
-                on_result(Err(f));
-                ok = false;
-            }
-            Ok(_) => {
-                let after_down = db.cache.read(&db.conn)?;
-                if after_down != before {
-                    let mut f = finding(
-                        *rev,
-                        Some(Direction::Down),
-                        "down restores the schema",
-                        "the schema after down differs from the schema before up".into(),
-                    );
-                    f.diff =
-                        Some(format!("(- before up, + after down)\n{}", render_changes(&before.diff(&after_down))));
-                    f.kept = db.keep(*rev, "down");
-                    on_result(Err(f));
-                    ok = false;
-                    rebuild = true;
-                } else {
-                    // Up again: must give the same schema as the first up.
-                    match session.step(rev, Direction::Up, &[]) {
-                        Err(e) => {
-                            let mut f = finding(
-                                *rev,
-                                Some(Direction::Up),
-                                "up again",
-                                format!("up fails after its own down: {e}"),
-                            );
-                            f.kept = db.keep(*rev, "up-again");
-                            on_result(Err(f));
-                            ok = false;
-                            rebuild = true;
-                        }
-                        Ok(_) => {
-                            let again = db.cache.read(&db.conn)?;
-                            if again != after_up {
-                                let mut f = finding(
-                                    *rev,
-                                    Some(Direction::Up),
-                                    "up again gives the same schema",
-                                    "the schema after up, down, up differs from the first up".into(),
-                                );
-                                f.diff = Some(format!(
-                                    "(- first up, + up again)\n{}",
-                                    render_changes(&after_up.diff(&again))
-                                ));
-                                f.kept = db.keep(*rev, "up-again");
-                                on_result(Err(f));
-                                ok = false;
-                                rebuild = true;
-                            }
-                        }
-                    }
-                }
-            }
+        if let Some((mut f, kept_as, must_rebuild)) =
+            down_then_up(&mut session, &db.conn, &mut db.cache, rev, &before, &after_up)?
+        {
+            f.kept = db.keep(*rev, kept_as);
+            on_result(Err(f));
+            ok = false;
+            rebuild = must_rebuild;
         }
         session.close()?;
         applied.insert(*rev);
@@ -219,10 +193,7 @@ pub(super) fn run(
         }
         before = after_up;
     }
-    out.head_schema = before.to_string();
-    out.all_passed = all_passed;
-    out.db = db.conn;
-    Ok(out)
+    Ok(RoundTrip { all_passed, db: db.conn, changes, head_schema: before.to_string() })
 }
 
 pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Result<(), Finding> {
