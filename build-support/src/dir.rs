@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::lock::{LOCK_FILE, Lock, LockStatus};
+use crate::lock::{LOCK_FILE, Lock, LockStatus, has_conflict_markers};
+use crate::populate::{PopulateScript, parse_script};
 use crate::problem::{Problem, ProblemKind, Problems};
 use crate::{MigrationSet, SourceFile};
 
@@ -25,8 +26,9 @@ pub struct Loaded {
     pub lock_status: Option<LockStatus>,
     /// The lock file's shown path.
     pub lock_display: PathBuf,
-    /// Populate scripts (`populate/*.sql`), sorted by name, as on-disk paths.
-    pub populate: Vec<PathBuf>,
+    /// Populate scripts (`populate/*.sql`) that parsed, sorted by name; a script whose header is
+    /// malformed or whose `Requires:` names no migration is a problem instead.
+    pub populate: Vec<PopulateScript>,
     /// Every problem, errors and warnings, sorted by place.
     pub problems: Vec<Problem>,
     /// Every file and folder read (for `rerun-if-changed`).
@@ -86,14 +88,26 @@ pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         if name == POPULATE_DIR && path.is_dir() {
             loaded.inputs.push(path.clone());
-            loaded.populate = populate_scripts(&path);
-            loaded.inputs.extend(loaded.populate.iter().cloned());
+            let paths = populate_scripts(&path);
+            loaded.inputs.extend(paths.iter().cloned());
+            for script in &paths {
+                let display = show(script);
+                match std::fs::read(script) {
+                    Ok(bytes) => match parse_script(&display, &bytes) {
+                        Ok(parsed) => loaded.populate.push(parsed),
+                        Err(mut p) => loaded.problems.append(&mut p),
+                    },
+                    Err(e) => loaded.problems.push(read_error(&display, &e)),
+                }
+            }
         } else if name == LOCK_FILE && path.is_file() {
             loaded.inputs.push(path.clone());
             match std::fs::read(&path) {
                 Ok(bytes) => lock_text = Some(bytes),
                 Err(e) => loaded.problems.push(read_error(&show(&path), &e)),
             }
+        } else if is_dropping(&name) {
+            // Editor swap and backup files, `.DS_Store`, `.gitkeep`, READMEs: not migrations.
         } else if name.ends_with(".sql") && path.is_file() {
             loaded.inputs.push(path.clone());
             match std::fs::read(&path) {
@@ -107,6 +121,16 @@ pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
     match MigrationSet::from_files(&files) {
         Ok(set) => loaded.set = Some(set),
         Err(Problems(mut p)) => loaded.problems.append(&mut p),
+    }
+    if let Some(set) = &loaded.set {
+        loaded.populate.retain(|script| {
+            let known = set.get(&script.requires).is_some();
+            if !known {
+                let kind = ProblemKind::UnknownRevision { key: "Requires", revision: script.requires };
+                loaded.problems.push(Problem::error(&script.file, script.requires_line, kind));
+            }
+            known
+        });
     }
     match lock_text {
         None if !files.is_empty() => {
@@ -122,6 +146,10 @@ pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
             Err(_) => loaded.problems.push(Problem::error(&loaded.lock_display, 0, ProblemKind::NotUtf8)),
             Ok(text) => match Lock::parse(&loaded.lock_display, text) {
                 Ok(lock) => loaded.lock = Some(lock),
+                Err(_) if has_conflict_markers(text) => {
+                    let line = text.lines().position(|l| l.starts_with("<<<<<<<")).map_or(0, |i| i + 1);
+                    loaded.problems.push(Problem::error(&loaded.lock_display, line, ProblemKind::LockConflict));
+                }
                 Err(mut p) => loaded.problems.append(&mut p),
             },
         },
@@ -145,6 +173,17 @@ pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
     }
     loaded.problems.sort_by(|a, b| (&a.location, a.severity).cmp(&(&b.location, b.severity)));
     loaded
+}
+
+/// Files a migrations directory may hold besides migrations: dotfiles (`.DS_Store`, `.gitkeep`,
+/// vim's `.x.sql.swp`), editor and merge backups (`x.sql~`, `#x.sql#`, `*.swp`, `*.bak`,
+/// `*.orig`), and `README*`.
+fn is_dropping(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with("README")
+        || name.ends_with('~')
+        || (name.starts_with('#') && name.ends_with('#'))
+        || [".swp", ".swo", ".bak", ".orig"].iter().any(|ext| name.ends_with(ext))
 }
 
 fn read_error(display: &Path, e: &std::io::Error) -> Problem {

@@ -19,11 +19,15 @@ pub mod sql;
 mod text;
 pub mod timestamp;
 
+/// The name of Retort's history table in every migrated database: migration and populate SQL
+/// must never touch it (the lint says so, the runtime's authorizer refuses it).
+pub const HISTORY_TABLE: &str = "retort_history";
+
 pub use checksum::{checksum, sha256_text};
 pub use dir::{Loaded, POPULATE_DIR, display_path, load};
 pub use embed::{Embed, EmbedFailure, Embedded, GENERATED_FILE, generate, workspace_root};
 pub use graph::{Graph, ResolveError};
-pub use lock::{LOCK_FILE, Lock, LockEntry, LockStatus};
+pub use lock::{LOCK_FILE, Lock, LockEntry, LockStatus, Salvage, has_conflict_markers};
 pub use migration::{Migration, Section, TableAffected, TransactionMode, Waiver, WaiverKind};
 pub use problem::{Location, Problem, ProblemKind, Problems, Severity};
 pub use revision::RevisionId;

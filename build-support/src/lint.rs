@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use crate::MigrationSet;
 use crate::migration::{Migration, WaiverKind};
 use crate::problem::{Problem, ProblemKind};
-use crate::sql::{Statement, Token, TokenKind, split_statements};
+use crate::sql::{LineIndex, Statement, Token, TokenKind, split_statements};
 
 /// The `Tables affected` entry `cargo xtask revision` writes: `- <table>: <what changes>`.
 pub const PLACEHOLDER_TABLE: &str = "<table>";
@@ -149,6 +149,41 @@ pub fn effects(statement: &Statement) -> Vec<Effect> {
     }
 }
 
+/// Pragmas that change how SQLite behaves for the connection or the database. Retort runs every
+/// step with foreign keys off and these at its own values, re-asserted before each step; a
+/// migration that sets one anyway needs `Allow: pragma: <reason>`.
+pub const SETTING_PRAGMAS: [&str; 17] = [
+    "foreign_keys",
+    "journal_mode",
+    "writable_schema",
+    "legacy_alter_table",
+    "defer_foreign_keys",
+    "ignore_check_constraints",
+    "recursive_triggers",
+    "query_only",
+    "synchronous",
+    "locking_mode",
+    "trusted_schema",
+    "case_sensitive_like",
+    "reverse_unordered_selects",
+    "cell_size_check",
+    "secure_delete",
+    "auto_vacuum",
+    "temp_store",
+];
+
+/// The setting a `PRAGMA name = value` (or `PRAGMA name(value)`) statement assigns, when it
+/// assigns one of `SETTING_PRAGMAS`.
+pub fn setting_assigned(statement: &Statement) -> Option<String> {
+    let t = &statement.tokens;
+    if !t.first().is_some_and(|w| w.is("PRAGMA")) {
+        return None;
+    }
+    let (name, next) = name_at(t, 1)?;
+    let assigns = t.get(next).is_some_and(|p| p.kind == TokenKind::Punct && (p.text == "=" || p.text == "("));
+    (assigns && SETTING_PRAGMAS.contains(&name.as_str())).then_some(name)
+}
+
 /// Lints every migration of `set`.
 pub fn lint(set: &MigrationSet) -> Vec<Problem> {
     set.in_order().flat_map(lint_migration).collect()
@@ -170,13 +205,34 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
             ));
         }
     }
+    for section in std::iter::once(&m.up).chain(m.down.as_ref()) {
+        let mut lines = LineIndex::new(&section.sql);
+        for s in split_statements(&section.sql) {
+            let line = section.line + lines.line_of(s.start);
+            if s.tokens.iter().any(|t| t.kind != TokenKind::Str && t.name() == Some(crate::HISTORY_TABLE)) {
+                out.push(finding(
+                    line,
+                    format!("migration SQL names `{}`, Retort's history table", crate::HISTORY_TABLE),
+                    "the history is Retort's to write: change it with `cargo xtask stamp`, never from a migration",
+                ));
+            }
+            if let Some(name) = setting_assigned(&s).filter(|_| !m.allows(WaiverKind::Pragma)) {
+                out.push(finding(
+                    line,
+                    format!("`PRAGMA {name}` changes a setting Retort pins for every step"),
+                    "Retort runs each step with foreign keys off and its own settings, re-asserted before the next step; remove the pragma, or add `-- Allow: pragma: <reason>` if the migration needs it",
+                ));
+            }
+        }
+    }
     let statements = split_statements(&m.up.sql);
+    let mut lines = LineIndex::new(&m.up.sql);
     let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut created: BTreeSet<String> = BTreeSet::new();
     let mut gone: BTreeSet<String> = BTreeSet::new();
     let mut unknown = false;
     for s in &statements {
-        let line = m.up.line_of(s.start);
+        let line = m.up.line + lines.line_of(s.start);
         for effect in effects(s) {
             match effect {
                 Effect::DataChange { verb, table } => {

@@ -122,6 +122,65 @@ impl Lock {
     }
 }
 
+/// What `Lock::salvage` reads from a lock file that does not parse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Salvage {
+    /// Every entry line found, from both sides of a merge conflict; a revision may appear twice.
+    pub entries: Vec<LockEntry>,
+    /// True when the file holds git conflict markers.
+    pub conflict: bool,
+    /// Lines that are neither entries nor the header, markers or comments: (1-based line, text).
+    pub unreadable: Vec<(usize, String)>,
+}
+
+impl Salvage {
+    /// The salvaged entries as a lock, to compare with the migrations.
+    pub fn lock(&self) -> Lock {
+        Lock { entries: self.entries.clone() }
+    }
+}
+
+/// True for a git conflict-marker line.
+fn is_conflict_marker(line: &str) -> bool {
+    ["<<<<<<<", "|||||||", "=======", ">>>>>>>"].iter().any(|m| line.starts_with(m))
+}
+
+/// True when `text` holds git conflict markers.
+pub fn has_conflict_markers(text: &str) -> bool {
+    text.lines().any(is_conflict_marker)
+}
+
+impl Lock {
+    /// Reads every entry line of a lock file that `parse` rejects (a merge conflict, a wrong
+    /// `total`, a damaged line), so that `lock` can check each pinned checksum against its file
+    /// before writing a fresh lock, instead of forgetting what was pinned.
+    pub fn salvage(text: &str) -> Salvage {
+        let mut salvage = Salvage { conflict: has_conflict_markers(text), ..Salvage::default() };
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.starts_with('#') || line.trim().is_empty() || is_conflict_marker(line) {
+                continue;
+            }
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.as_slice() {
+                ["version", _] | ["total", _] => {}
+                [rev, sum, file] if is_sha(sum) && crate::migration::parse_file_name(file).is_some() => {
+                    match RevisionId::parse(rev) {
+                        Some(revision) => salvage.entries.push(LockEntry {
+                            revision,
+                            checksum: sum.to_string(),
+                            file: file.to_string(),
+                        }),
+                        None => salvage.unreadable.push((index + 1, line.to_string())),
+                    }
+                }
+                _ => salvage.unreadable.push((index + 1, line.to_string())),
+            }
+        }
+        salvage
+    }
+}
+
 fn is_sha(text: &str) -> bool {
     text.strip_prefix("sha256:")
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))

@@ -35,6 +35,20 @@ pub enum WaiverKind {
     DataChange,
     /// `Allow: destructive: …`: DROP TABLE / DROP COLUMN in `up`.
     Destructive,
+    /// `Allow: pragma: …`: a `PRAGMA` that changes a connection or database setting
+    /// (`foreign_keys`, `journal_mode`, `legacy_alter_table`, …).
+    Pragma,
+}
+
+impl WaiverKind {
+    /// The name written after `Allow:`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaiverKind::DataChange => "data-change",
+            WaiverKind::Destructive => "destructive",
+            WaiverKind::Pragma => "pragma",
+        }
+    }
 }
 
 /// An `Allow:` line.
@@ -179,6 +193,10 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
     let mut parser = Parser { display, problems: Vec::new(), file_revision, seen: Vec::new() };
     let header_end =
         lines.iter().position(|l| !l.trim_start().starts_with("--") || marker(l).is_some()).unwrap_or(lines.len());
+    if header_end == 0 {
+        // Without a header nothing below can be told apart from stray text: one problem says it.
+        return Err(vec![err(1, ProblemKind::MissingHeader)]);
+    }
     let header = parser.header(&lines[..header_end]);
     let (up, down) = parser.sections(&lines, header_end);
     let mut problems = parser.problems;
@@ -210,10 +228,19 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
         }
         _ => {}
     }
+    if header.transaction.is_none() {
+        for section in up.iter().chain(down.iter()) {
+            problems.extend(
+                transaction_control(section)
+                    .into_iter()
+                    .map(|(line, verb)| err(line, ProblemKind::TransactionControl { verb })),
+            );
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
-    let up = up.expect("checked above");
+    let Some(up) = up else { return Err(problems) };
     Ok(Migration {
         file: display.to_path_buf(),
         revision: file_revision,
@@ -234,6 +261,40 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
 
 fn only_comments(sql: &str) -> bool {
     crate::sql::tokenize(sql).is_empty()
+}
+
+/// Statement verbs that open, end or nest a transaction.
+const TRANSACTION_VERBS: [&str; 6] = ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"];
+
+/// The statements of `section` that control transactions: (file line, verb). In a migration that
+/// runs in Retort's transaction they would commit or roll back part of the step on their own.
+fn transaction_control(section: &Section) -> Vec<(usize, String)> {
+    let mut lines = crate::sql::LineIndex::new(&section.sql);
+    crate::sql::split_statements(&section.sql)
+        .iter()
+        .filter_map(|s| {
+            let first = s.tokens.first().filter(|t| TRANSACTION_VERBS.iter().any(|v| t.is(v)))?;
+            Some((section.line + lines.line_of(s.start), first.text.clone()))
+        })
+        .collect()
+}
+
+/// Why `label` cannot be a branch label, if it cannot: it must never read as another target
+/// (`head`, `base`, `+N`, a revision id or prefix) nor break `label@head` or `A:B` ranges.
+fn label_problem(label: &str) -> Option<String> {
+    if label.contains(['@', ':']) || label.contains(char::is_whitespace) {
+        return Some(format!("label `{label}` must not contain `@`, `:` or spaces"));
+    }
+    if ["head", "heads", "base"].iter().any(|w| label.eq_ignore_ascii_case(w)) {
+        return Some(format!("label `{label}` is a reserved target word"));
+    }
+    if label.starts_with(['+', '-']) {
+        return Some(format!("label `{label}` reads as a relative target (`+N`/`-N`)"));
+    }
+    if label.len() >= 4 && label.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(format!("label `{label}` reads as a revision id or prefix"));
+    }
+    None
 }
 
 /// The section name of a `-- migrate:<name>` marker line.
@@ -315,6 +376,10 @@ impl Parser<'_> {
                 in_note = true;
                 continue;
             }
+            if let Some(key) = near_key(trimmed) {
+                self.error(line_no, ProblemKind::MalformedKey { written: trimmed.to_string(), key });
+                continue;
+            }
             let Some((key, value)) = key_like(trimmed) else { continue };
             let Some(&known) = KEYS.iter().find(|k| **k == key) else {
                 self.error(line_no, ProblemKind::UnknownKey { key: key.to_string(), suggestion: suggest(key) });
@@ -341,11 +406,9 @@ impl Parser<'_> {
                 "Depends On" => h.depends_on = self.revisions(line_no, "Depends On", value),
                 "Branch Labels" => {
                     for label in value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
-                        if label.contains('@') || label.contains(char::is_whitespace) {
-                            let reason = format!("label `{label}` must not contain `@` or spaces");
-                            self.error(line_no, ProblemKind::BadValue { key: "Branch Labels", reason });
-                        } else {
-                            h.branch_labels.push(label.to_string());
+                        match label_problem(label) {
+                            Some(reason) => self.error(line_no, ProblemKind::BadValue { key: "Branch Labels", reason }),
+                            None => h.branch_labels.push(label.to_string()),
                         }
                     }
                 }
@@ -380,17 +443,17 @@ impl Parser<'_> {
                 }
                 "Allow" => {
                     let parsed = value.split_once(':').and_then(|(kind, reason)| {
-                        let kind = match kind.trim() {
-                            "data-change" => WaiverKind::DataChange,
-                            "destructive" => WaiverKind::Destructive,
-                            _ => return None,
-                        };
+                        let kind = [WaiverKind::DataChange, WaiverKind::Destructive, WaiverKind::Pragma]
+                            .into_iter()
+                            .find(|k| k.as_str() == kind.trim())?;
                         Some(Waiver { kind, reason: reason.trim().to_string() }).filter(|w| !w.reason.is_empty())
                     });
                     match parsed {
                         Some(waiver) => h.waivers.push(waiver),
                         None => {
-                            let reason = format!("`{value}` is not `data-change: <reason>` or `destructive: <reason>`");
+                            let reason = format!(
+                                "`{value}` is not `data-change: <reason>`, `destructive: <reason>` or `pragma: <reason>`"
+                            );
                             self.error(line_no, ProblemKind::BadValue { key: "Allow", reason });
                         }
                     }
@@ -465,6 +528,17 @@ pub(crate) fn key_like(line: &str) -> Option<(&str, &str)> {
         && words.iter().all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()))
         && words[0].starts_with(|c: char| c.is_ascii_uppercase());
     shaped.then_some((key, value))
+}
+
+/// The known key a line spells almost right: the key up to case, with spaces around or before the
+/// colon, or without the space after it (`-- Depends On:9e1b…`, `-- depends on: …`,
+/// `-- Depends On : …`). `None` for a line written exactly right, or one that is no key at all.
+fn near_key(line: &str) -> Option<&'static str> {
+    let (key, value) = line.split_once(':')?;
+    let words: Vec<&str> = key.split_whitespace().collect();
+    let known = KEYS.iter().find(|k| k.eq_ignore_ascii_case(&words.join(" ")))?;
+    let exact = key == *known && (value.is_empty() || value.starts_with(' '));
+    (!exact).then_some(*known)
 }
 
 fn suggest(key: &str) -> Option<&'static str> {

@@ -21,6 +21,8 @@ pub struct PopulateScript {
     pub name: String,
     /// The revision that must be applied first.
     pub requires: RevisionId,
+    /// The line of `Requires:`.
+    pub requires_line: usize,
     /// The SQL after the header.
     pub sql: Section,
 }
@@ -36,26 +38,49 @@ pub fn parse_script(display: &Path, bytes: &[u8]) -> Result<PopulateScript, Vec<
     let header_end = lines.iter().position(|l| !l.trim_start().starts_with("--")).unwrap_or(lines.len());
     let mut requires = None;
     let mut problems = Vec::new();
+    let mut in_note = false;
     for (i, line) in lines[..header_end].iter().enumerate() {
         let content = line.trim_start().trim_start_matches('-').trim();
-        if let Some((key, value)) = key_like(content) {
-            match key {
-                "Requires" if requires.is_some() => problems.push(err(i + 1, "`Requires` appears twice".into())),
-                "Requires" => match RevisionId::parse(value.trim()) {
-                    Some(rev) => requires = Some(rev),
-                    None => problems
-                        .push(err(i + 1, format!("`{}` is not a 12-digit lowercase hex revision", value.trim()))),
-                },
-                _ => {}
+        // `IMPORTANT:` opens a note that runs to the next blank header line, as in migrations.
+        in_note = !content.is_empty() && (in_note || content.starts_with("IMPORTANT:"));
+        if in_note {
+            continue;
+        }
+        let near_requires = content.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("requires") && (k != "Requires" || !(v.is_empty() || v.starts_with(' ')))
+        });
+        if near_requires {
+            let kind = ProblemKind::MalformedKey { written: content.to_string(), key: "Requires" };
+            problems.push(Problem::error(display, i + 1, kind));
+            continue;
+        }
+        match key_like(content) {
+            Some(("Requires", _)) if requires.is_some() => problems.push(err(i + 1, "`Requires` appears twice".into())),
+            Some(("Requires", value)) => match RevisionId::parse(value.trim()) {
+                Some(rev) => requires = Some((rev, i + 1)),
+                None => {
+                    problems.push(err(i + 1, format!("`{}` is not a 12-digit lowercase hex revision", value.trim())))
+                }
+            },
+            Some((key, _)) => {
+                let kind = ProblemKind::UnknownKey { key: key.to_string(), suggestion: None };
+                problems.push(Problem::error(display, i + 1, kind).with_help(
+                    "a populate script's header knows one key, `Requires: <revision>`; free text must not look like `Key: value`",
+                ));
             }
+            None => {}
         }
     }
     let (sql, skipped) = normalize_section(&lines[header_end..]);
     let name = display.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     match requires {
-        Some(requires) if problems.is_empty() => {
-            Ok(PopulateScript { file: display.to_path_buf(), name, requires, sql: Section { sql, line: header_end + 1 + skipped } })
-        }
+        Some((requires, requires_line)) if problems.is_empty() => Ok(PopulateScript {
+            file: display.to_path_buf(),
+            name,
+            requires,
+            requires_line,
+            sql: Section { sql, line: header_end + 1 + skipped },
+        }),
         None if problems.is_empty() => Err(vec![Problem::error(display, 1, ProblemKind::MissingKey("Requires"))
             .with_help("start the script with a `--` header holding `-- Requires: <revision>`, the revision whose schema it needs")]),
         _ => Err(problems),
@@ -85,6 +110,16 @@ mod tests {
         check("-- Seed\n\nINSERT INTO t VALUES (1);\n", Err("missing header key `Requires`"));
         check("-- Requires: 6A7B\nSELECT 1;\n", Err("`6A7B` is not a 12-digit lowercase hex revision"));
         check("-- Requires: 6a7b8c9d0e1f\n-- Requires: 6a7b8c9d0e1f\n", Err("`Requires` appears twice"));
+        check("-- Seed\n-- Requires:6a7b8c9d0e1f\nSELECT 1;\n", Err("looks like the key `Requires`"));
+        check("-- Seed\n-- requires: 6a7b8c9d0e1f\nSELECT 1;\n", Err("looks like the key `Requires`"));
+        check(
+            "-- Seed\n-- Requires: 6a7b8c9d0e1f\n-- Needs: 1a2b3c4d5e6f\nSELECT 1;\n",
+            Err("unknown header key `Needs`"),
+        );
+        check(
+            "-- Seed\n-- Requires: 6a7b8c9d0e1f\n--\n-- IMPORTANT: idempotent: yes\n-- Note: fine here\nSELECT 1;\n",
+            Ok(("6a7b8c9d0e1f", 6)),
+        );
     }
 
     proptest::proptest! {

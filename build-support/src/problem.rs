@@ -80,6 +80,23 @@ pub enum ProblemKind {
         /// The closest known key, if any is close.
         suggestion: Option<&'static str>,
     },
+    /// A line that spells a known key almost right (case, spaces around the colon).
+    #[error("header line `{written}` looks like the key `{key}` but is not written as one")]
+    MalformedKey {
+        /// The line as written.
+        written: String,
+        /// The key it was meant to be.
+        key: &'static str,
+    },
+    /// A statement that opens, ends or nests a transaction, in a migration that runs in one.
+    #[error("`{verb}` in a migration that runs in a transaction")]
+    TransactionControl {
+        /// The statement's verb (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`).
+        verb: String,
+    },
+    /// The lock file holds git conflict markers.
+    #[error("the lock has a merge conflict")]
+    LockConflict,
     /// A key's value is malformed.
     #[error("bad value for `{key}`: {reason}")]
     BadValue {
@@ -197,11 +214,15 @@ impl ProblemKind {
             MissingKey(key) => format!("add `-- {key}: …` to the header"),
             DuplicateKey { .. } => "keep one of the two lines".into(),
             UnknownKey { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
+            MalformedKey { key, .. } => format!("did you mean `-- {key}: <value>`? (exact case, no space before the colon, one after)"),
+            TransactionControl { .. } => "Retort commits each migration together with its history row, so a migration must not end or nest that transaction: remove the statement, or add `-- Transaction: none` to the header if the migration must manage its own transactions".into(),
+            LockConflict => "run `cargo xtask lock`: it keeps the entries of both sides, each checked against its file, and refuses any that drifted".into(),
             UnknownKey { suggestion: None, .. } => "known keys: Revision ID, Revises, Create Date, Depends On, Branch Labels, Tables affected, Transaction, Irreversible, Allow; free text must not look like `Key: value`".into(),
             BadValue { key, .. } => match *key {
                 "Create Date" => "write an RFC 3339 UTC time such as `2025-10-21T10:30:00Z`".into(),
                 "Transaction" => "the only value is `none`; remove the key for one transaction per migration".into(),
-                "Allow" => "write `Allow: data-change: <reason>` or `Allow: destructive: <reason>`".into(),
+                "Allow" => "write `Allow: data-change: <reason>`, `Allow: destructive: <reason>` or `Allow: pragma: <reason>`".into(),
+                "Branch Labels" => "a label is a name such as `billing`: not `head`, `heads` or `base`, not `+N`/`-N`, not 4 or more hex digits alone, without `@`, `:` or spaces".into(),
                 "Irreversible" => "give the reason the migration cannot be undone".into(),
                 _ => "revisions are 12 lowercase hex digits, separated by commas".into(),
             },

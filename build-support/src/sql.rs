@@ -110,6 +110,74 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
     tokens
 }
 
+/// Byte offset of the first token at or after `from`: whitespace and comments skipped. Looks no
+/// further than the first token, so scanning a section statement by statement stays linear.
+pub fn skip_trivia(sql: &str, from: usize) -> usize {
+    let bytes = sql.as_bytes();
+    let mut i = from.min(bytes.len());
+    loop {
+        match (bytes.get(i), bytes.get(i + 1)) {
+            (Some(c), _) if c.is_ascii_whitespace() => i += 1,
+            (Some(b'-'), Some(b'-')) => i = sql[i..].find('\n').map_or(bytes.len(), |p| i + p),
+            (Some(b'/'), Some(b'*')) => i = sql[i + 2..].find("*/").map_or(bytes.len(), |p| i + 2 + p + 2),
+            _ => return i,
+        }
+    }
+}
+
+/// 0-based line numbers of byte offsets in one text, for offsets asked in increasing order: each
+/// query counts only the newlines since the previous one, so numbering every statement of a
+/// section costs one pass over it. An offset before the previous one is counted from the start.
+#[derive(Clone, Debug)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineIndex<'a> {
+    /// An index over `text`.
+    pub fn new(text: &'a str) -> LineIndex<'a> {
+        LineIndex { text, offset: 0, line: 0 }
+    }
+
+    /// The 0-based line of byte `offset` (clamped to the text).
+    pub fn line_of(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 0;
+        }
+        self.line += self.text.as_bytes()[self.offset..offset].iter().filter(|&&b| b == b'\n').count();
+        self.offset = offset;
+        self.line
+    }
+}
+
+/// True when `sql` ends inside a `/* …` comment that is never closed: anything appended after it
+/// would be swallowed by the comment.
+pub fn ends_in_open_comment(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(bytes.len(), |p| i + p);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match sql[i + 2..].find("*/") {
+                Some(p) => i += 2 + p + 2,
+                None => return true,
+            },
+            quote @ (b'\'' | b'"' | b'`' | b'[') => {
+                let close = if quote == b'[' { b']' } else { quote };
+                i = bytes[i + 1..].iter().position(|&b| b == close).map_or(bytes.len(), |p| i + 1 + p + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    false
+}
+
 /// One statement of a section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
@@ -203,6 +271,30 @@ mod tests {
         let trigger = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET x = CASE WHEN 1 THEN 2 END;\n  DELETE FROM c;\nEND;";
         check(&format!("{trigger}\nDROP TABLE z;"), &[trigger, "DROP TABLE z;"]);
         check("CREATE TEMP TRIGGER t BEGIN SELECT 1; END", &["CREATE TEMP TRIGGER t BEGIN SELECT 1; END"]);
+    }
+
+    #[test]
+    fn line_index_counts_forward_and_restarts_backwards() {
+        let text = "a\nb\n\nc";
+        let mut index = LineIndex::new(text);
+        assert_eq!([0, 2, 4, 6, 99].map(|o| index.line_of(o)), [0, 1, 2, 3, 3]);
+        assert_eq!(index.line_of(2), 1);
+    }
+
+    #[test]
+    fn trivia_is_skipped_up_to_the_first_token() {
+        let sql = "  -- c;\n /* d; */ SELECT 1; -- e";
+        assert_eq!(&sql[skip_trivia(sql, 0)..], "SELECT 1; -- e");
+        assert_eq!(skip_trivia(sql, sql.len() - 4), sql.len());
+        assert_eq!(skip_trivia("/* open", 0), 7);
+    }
+
+    #[test]
+    fn open_comments_are_found() {
+        assert!(ends_in_open_comment("SELECT 1 /* never closed"));
+        assert!(!ends_in_open_comment("SELECT 1 /* closed */"));
+        assert!(!ends_in_open_comment("SELECT 1 -- line"));
+        assert!(!ends_in_open_comment("SELECT '/*'"));
     }
 
     #[test]

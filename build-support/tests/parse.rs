@@ -39,8 +39,8 @@ fn check_error(text: &str, line: usize, message: &str) {
     let found = problems(NAME, text);
     let shown: Vec<String> = found.iter().map(Problem::one_line).collect();
     assert!(
-        found.iter().any(|p| p.location.line == line && p.kind.to_string().contains(message)),
-        "expected `{message}` at line {line}, got {shown:#?}"
+        found.len() == 1 && found[0].location.line == line && found[0].kind.to_string().contains(message),
+        "expected exactly `{message}` at line {line}, got {shown:#?}"
     );
     assert!(found.iter().all(|p| p.location.file == Path::new(NAME)), "{shown:#?}");
     assert!(found.iter().all(|p| p.help_text().is_some()), "every problem has a fix: {shown:#?}");
@@ -110,7 +110,12 @@ fn header_errors() {
             5,
             "duplicate header key `Revises` (first on line 4)",
         ),
-        ("-- Revises: 3f2a9c1b7d4e\n", "-- Revisions: 3f2a9c1b7d4e\n", 4, "unknown header key `Revisions`"),
+        (
+            "-- Tables affected:\n",
+            "-- Revisions: 3f2a9c1b7d4e\n-- Tables affected:\n",
+            7,
+            "unknown header key `Revisions`",
+        ),
         (
             "-- Revision ID: 9b1c0e2f4a77\n",
             "-- Revision ID: 000000000000\n",
@@ -135,12 +140,132 @@ fn header_errors() {
         ("-- Add signature image to user\n", "--\n", 1, "first line must be the migration message"),
         ("-- Tables affected:\n", "-- Transaction: maybe\n-- Tables affected:\n", 7, "`maybe` is not `none`"),
         ("-- Tables affected:\n", "-- Allow: everything\n-- Tables affected:\n", 7, "is not `data-change: <reason>`"),
-        ("-- Tables affected:\n", "-- Branch Labels: a b\n-- Tables affected:\n", 7, "must not contain `@` or spaces"),
+        (
+            "-- Tables affected:\n",
+            "-- Branch Labels: a b\n-- Tables affected:\n",
+            7,
+            "must not contain `@`, `:` or spaces",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Branch Labels: a:b\n-- Tables affected:\n",
+            7,
+            "must not contain `@`, `:` or spaces",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Branch Labels: ok, head\n-- Tables affected:\n",
+            7,
+            "`head` is a reserved target word",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Branch Labels: Base\n-- Tables affected:\n",
+            7,
+            "`Base` is a reserved target word",
+        ),
+        ("-- Tables affected:\n", "-- Branch Labels: heads\n-- Tables affected:\n", 7, "reserved target word"),
+        ("-- Tables affected:\n", "-- Branch Labels: +2\n-- Tables affected:\n", 7, "reads as a relative target"),
+        ("-- Tables affected:\n", "-- Branch Labels: -1\n-- Tables affected:\n", 7, "reads as a relative target"),
+        (
+            "-- Tables affected:\n",
+            "-- Branch Labels: 3f2a9c1b7d4e\n-- Tables affected:\n",
+            7,
+            "reads as a revision id or prefix",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Branch Labels: 3f2a\n-- Tables affected:\n",
+            7,
+            "reads as a revision id or prefix",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Branch Labels: DeadBeef\n-- Tables affected:\n",
+            7,
+            "reads as a revision id or prefix",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Depends On:9e1b3d5f7a8c\n-- Tables affected:\n",
+            7,
+            "looks like the key `Depends On`",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Depends On : 9e1b3d5f7a8c\n-- Tables affected:\n",
+            7,
+            "looks like the key `Depends On`",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- depends on: 9e1b3d5f7a8c\n-- Tables affected:\n",
+            7,
+            "looks like the key `Depends On`",
+        ),
+        (
+            "-- Tables affected:\n",
+            "-- Depends on: 9e1b3d5f7a8c\n-- Tables affected:\n",
+            7,
+            "looks like the key `Depends On`",
+        ),
+        ("-- Tables affected:\n", "-- transaction:none\n-- Tables affected:\n", 7, "looks like the key `Transaction`"),
+        ("-- Tables affected:\n", "-- Allow: pragma\n-- Tables affected:\n", 7, "or `pragma: <reason>`"),
     ];
     for (from, to, line, message) in cases {
         assert!(VALID.contains(from), "fixture mismatch: {from}");
         check_error(&VALID.replacen(from, to, 1), *line, message);
     }
+}
+
+#[test]
+fn malformed_keys_say_how_to_write_them() {
+    let found =
+        problems(NAME, &VALID.replace("-- Tables affected:", "-- Depends On:9e1b3d5f7a8c\n-- Tables affected:"));
+    assert_eq!(
+        found[0].help_text().as_deref(),
+        Some("did you mean `-- Depends On: <value>`? (exact case, no space before the colon, one after)")
+    );
+}
+
+#[test]
+fn good_branch_labels_parse() {
+    let text = VALID
+        .replace("-- Tables affected:", "-- Branch Labels: billing, v2, head-office, abc, cafe_1\n-- Tables affected:");
+    let m = parse(Path::new(NAME), text.as_bytes()).unwrap();
+    assert_eq!(m.branch_labels, ["billing", "v2", "head-office", "abc", "cafe_1"]);
+}
+
+#[test]
+fn transaction_control_is_refused_in_a_transactional_migration() {
+    let up = "ALTER TABLE \"user\" ADD COLUMN signature_image TEXT;";
+    let cases = [
+        (
+            "CREATE TABLE t1 (a);\nROLLBACK;\nCREATE TABLE t2 (a);",
+            15,
+            "`ROLLBACK` in a migration that runs in a transaction",
+        ),
+        ("CREATE TABLE t1 (a);\nCOMMIT;", 15, "`COMMIT`"),
+        ("BEGIN;\nCREATE TABLE t1 (a);", 14, "`BEGIN`"),
+        ("CREATE TABLE t1 (a);\n  end;", 15, "`END`"),
+        ("SAVEPOINT s;\nCREATE TABLE t1 (a);", 14, "`SAVEPOINT`"),
+        ("CREATE TABLE t1 (a);\n/* x */ RELEASE s;", 15, "`RELEASE`"),
+    ];
+    for (sql, line, message) in cases {
+        check_error(&VALID.replace(up, sql), line, message);
+    }
+    let down = "ALTER TABLE \"user\" DROP COLUMN signature_image;";
+    check_error(&VALID.replace(down, "COMMIT;\nALTER TABLE \"user\" DROP COLUMN signature_image;"), 17, "`COMMIT`");
+    // Allowed: `Transaction: none`, trigger bodies (their END), RAISE(ROLLBACK, …), INSERT OR ROLLBACK.
+    let own = VALID
+        .replace(up, "BEGIN;\nCREATE TABLE t1 (a);\nCOMMIT;")
+        .replace("-- Tables affected:", "-- Transaction: none\n-- Tables affected:");
+    parse(Path::new(NAME), own.as_bytes()).unwrap();
+    let trigger = VALID.replace(
+        up,
+        "CREATE TRIGGER t BEFORE INSERT ON \"user\" BEGIN\n  SELECT RAISE(ROLLBACK, 'no');\nEND;\nINSERT OR ROLLBACK INTO x VALUES (1);",
+    );
+    parse(Path::new(NAME), trigger.as_bytes()).unwrap();
 }
 
 #[test]
@@ -164,7 +289,11 @@ fn section_errors() {
     let down_start = VALID.find("-- migrate:down").unwrap();
     let no_down = &VALID[..down_start];
     let cases: Vec<(String, usize, &str)> = vec![
-        (VALID[..up_start].to_string(), 13, "missing `-- migrate:up` section"),
+        (
+            VALID[..up_start].replace("-- Tables affected:", "-- Irreversible: gone\n-- Tables affected:"),
+            14,
+            "missing `-- migrate:up` section",
+        ),
         (VALID.replace("ALTER TABLE \"user\" ADD COLUMN signature_image TEXT;", "-- nothing"), 13, "section is empty"),
         (no_down.to_string(), 16, "missing `-- migrate:down` section"),
         (
@@ -172,14 +301,13 @@ fn section_errors() {
             17,
             "must not have a `-- migrate:down`",
         ),
-        (VALID.replace("-- migrate:down", "-- migrate:up"), 16, "section `-- migrate:up` appears out of place"),
+        (format!("{VALID}-- migrate:up\n"), 18, "section `-- migrate:up` appears out of place"),
         (format!("{VALID}-- migrate:down\n"), 18, "section `-- migrate:down` appears out of place"),
-        (VALID.replace("-- migrate:down", "-- migrate:sideways"), 16, "unknown section marker `-- migrate:sideways`"),
+        (format!("{VALID}-- migrate:sideways\n"), 18, "unknown section marker `-- migrate:sideways`"),
         (VALID.replace("\n\n-- migrate:up", "\nSELECT 1;\n-- migrate:up"), 12, "text outside the header"),
         (format!("SELECT 1;\n{VALID}"), 1, "migration has no header"),
         (
-            VALID
-                .replace("-- Irreversible", "x")
+            VALID[..VALID.find("-- migrate:down").unwrap()]
                 .replace("-- Tables affected:", "-- Irreversible:\n-- Tables affected:"),
             7,
             "the reason is missing",

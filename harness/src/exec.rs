@@ -1,53 +1,177 @@
-//! Running a section's SQL statement by statement, with SQLite's own splitter (rusqlite `Batch`),
-//! so an error names the line of the statement that failed.
+//! Running a section's SQL statement by statement with SQLite's own splitter (rusqlite `Batch`),
+//! so an error names the line where SQLite found it.
+//!
+//! Guarantees: the cost is linear in the section's length (each statement's position and line
+//! are found from where the previous one ended, never by rescanning the section); in
+//! `Mode::InTransaction` the caller's transaction is still open after every statement, or the
+//! run stops with `Failure::LeftTransaction`; in `Mode::Autocommit` a failure rolls back the
+//! section's own open transaction, if any, and lists every statement whose effect stays.
 
 use rusqlite::Connection;
 use rusqlite::fallible_iterator::FallibleIterator;
 
 use retort_build::Section;
-use retort_build::sql::tokenize;
 
-/// A statement that failed: its file line and SQLite's message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementError {
-    /// 1-based file line of the statement.
-    pub line: usize,
-    /// SQLite's message.
-    pub message: String,
+use crate::error::DatabaseProblem;
+use retort_build::sql::{LineIndex, skip_trivia, split_statements};
+
+/// How the section runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Inside a transaction the caller opened and will commit; no statement may end it.
+    InTransaction,
+    /// Outside any transaction (`Transaction: none`): each statement commits on its own unless
+    /// the section opens its own transaction.
+    Autocommit,
 }
 
-/// Executes every statement of `section`, stepping through any rows a statement returns.
-pub fn run_section(conn: &Connection, section: &Section) -> Result<(), StatementError> {
+/// Why a section stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// SQLite refused or failed a statement.
+    Sql {
+        /// SQLite's message.
+        message: String,
+        /// Set when the error is about the database file (read-only, say), not the SQL.
+        file_problem: Option<DatabaseProblem>,
+    },
+    /// The statement ended the caller's transaction (it was committed or rolled back).
+    LeftTransaction,
+}
+
+/// A statement that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementError {
+    /// 1-based file line: where SQLite located the error, else the statement's first line.
+    pub line: usize,
+    /// What went wrong.
+    pub failure: Failure,
+    /// In `Mode::Autocommit`, the statements before it whose effect stays in the database:
+    /// (file line, the statement's first line of text). Transaction control is not listed.
+    pub kept: Vec<(usize, String)>,
+}
+
+#[cfg(test)]
+impl StatementError {
+    /// SQLite's message, or what happened to the transaction.
+    pub fn message(&self) -> String {
+        match &self.failure {
+            Failure::Sql { message, .. } => message.clone(),
+            Failure::LeftTransaction => "the statement ended the migration's transaction".to_string(),
+        }
+    }
+}
+
+/// Executes every statement of `section` in `mode`, stepping through any rows a statement
+/// returns. Returns the number of statements run.
+pub fn run_section(conn: &Connection, section: &Section, mode: Mode) -> Result<usize, StatementError> {
     let sql = section.sql.as_str();
+    let mut lines = LineIndex::new(sql);
     let mut batch = rusqlite::Batch::new(conn, sql);
     let mut cursor = 0usize;
-    let first_token_line = |from: usize| {
-        let rest = &sql[from.min(sql.len())..];
-        let offset = tokenize(rest).first().map_or(0, |t| t.start);
-        section.line_of(from + offset)
-    };
+    // Autocommit mode only: where each completed statement starts, and how many of them are
+    // committed (the rest belong to a transaction the section opened and has not ended).
+    let mut completed: Vec<(usize, usize)> = Vec::new();
+    let mut durable = 0usize;
+    let mut count = 0usize;
     loop {
+        let fail =
+            |at: usize, failure: Failure, lines: &mut LineIndex<'_>, completed: &[(usize, usize)], durable: usize| {
+                if mode == Mode::Autocommit && !conn.is_autocommit() {
+                    // The section's own transaction did not finish: nothing of it stays.
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                let kept = completed[..durable.min(completed.len())]
+                    .iter()
+                    .filter(|&&(start, _)| !is_transaction_control(&sql[start..]))
+                    .map(|&(start, end)| (section.line + lines.line_of(start), excerpt(&sql[start..end])))
+                    .collect();
+                StatementError { line: section.line + lines.line_of(at), failure, kept }
+            };
         let mut stmt = match batch.next() {
             Ok(Some(stmt)) => stmt,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(StatementError { line: first_token_line(cursor), message: message(&e) }),
-        };
-        let start = cursor;
-        if let Some(text) = stmt.expanded_sql() {
-            if let Some(found) = sql[cursor..].find(text.as_str()) {
-                cursor += found + text.len();
+            Ok(None) => return Ok(count),
+            Err(e) => {
+                let at = match &e {
+                    rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => {
+                        cursor + usize::try_from(*offset).unwrap_or(0)
+                    }
+                    _ => skip_trivia(sql, cursor),
+                };
+                let failure = sql_failure(&e);
+                return Err(fail(at, failure, &mut lines, &completed, durable));
             }
-        }
-        let line = first_token_line(start);
+        };
+        // SQLite skipped any empty statements (`;;`) before this one.
+        let from = after_empty_statements(sql, cursor);
+        let start = skip_trivia(sql, from);
+        cursor = end_of(sql, from, start, stmt.expanded_sql());
         let mut rows = stmt.raw_query();
         loop {
             match rows.next() {
                 Ok(Some(_)) => {}
                 Ok(None) => break,
-                Err(e) => return Err(StatementError { line, message: message(&e) }),
+                Err(e) => return Err(fail(start, sql_failure(&e), &mut lines, &completed, durable)),
+            }
+        }
+        drop(rows);
+        drop(stmt);
+        count += 1;
+        match mode {
+            Mode::InTransaction if conn.is_autocommit() => {
+                return Err(fail(start, Failure::LeftTransaction, &mut lines, &completed, durable));
+            }
+            Mode::InTransaction => {}
+            Mode::Autocommit => {
+                completed.push((start, cursor));
+                if conn.is_autocommit() {
+                    durable = completed.len();
+                }
             }
         }
     }
+}
+
+/// Just past the last `;` of the empty statements (only whitespace, comments and `;`) at `from`.
+fn after_empty_statements(sql: &str, from: usize) -> usize {
+    let mut after = from;
+    loop {
+        let next = skip_trivia(sql, after);
+        if sql.as_bytes().get(next) != Some(&b';') {
+            return after;
+        }
+        after = next + 1;
+    }
+}
+
+/// Where the statement that SQLite prepared from `sql[cursor..]` ends. SQLite's text of a
+/// statement runs from where preparing started to its tail, so it is normally found at `cursor`
+/// itself; a statement with bound parameters reads differently, and is then split by Retort's
+/// own splitter from its first token.
+fn end_of(sql: &str, cursor: usize, start: usize, text: Option<String>) -> usize {
+    if let Some(text) = text.filter(|t| !t.is_empty() && sql[cursor..].starts_with(t.as_str())) {
+        return cursor + text.len();
+    }
+    split_statements(&sql[start..]).first().map_or(sql.len(), |s| start + s.text.len())
+}
+
+fn is_transaction_control(text: &str) -> bool {
+    let word: String = text.chars().take_while(char::is_ascii_alphabetic).collect::<String>().to_ascii_uppercase();
+    ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"].contains(&word.as_str())
+}
+
+/// A statement's first line, shortened for a message.
+fn excerpt(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default().trim_end();
+    let mut short: String = first.chars().take(60).collect();
+    if short.len() < first.len() || text.trim_end().contains('\n') {
+        short.push_str(" …");
+    }
+    short
+}
+
+fn sql_failure(e: &rusqlite::Error) -> Failure {
+    Failure::Sql { message: message(e), file_problem: crate::open::file_problem(e) }
 }
 
 /// SQLite's own message for an error, without rusqlite's decoration where possible.
@@ -56,5 +180,83 @@ pub fn message(e: &rusqlite::Error) -> String {
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(sql: &str) -> Section {
+        Section { sql: sql.to_string(), line: 10 }
+    }
+
+    #[test]
+    fn errors_name_the_line_sqlite_points_at() {
+        let conn = Connection::open_in_memory().unwrap();
+        let sql = "CREATE TABLE a (x);\n-- note\nSELECT\n  x,\n  missing_column\nFROM a;";
+        let e = run_section(&conn, &section(sql), Mode::Autocommit).unwrap_err();
+        assert_eq!((e.line, e.message()), (14, "no such column: missing_column".to_string()));
+        let e = run_section(
+            &conn,
+            &section("SELECT 1;\n\nINSERT INTO a VALUES (1), (2);\nINSERT INTO nope VALUES (1);"),
+            Mode::Autocommit,
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 13);
+    }
+
+    #[test]
+    fn runtime_errors_name_the_statement() {
+        let conn = Connection::open_in_memory().unwrap();
+        let sql = "CREATE TABLE a (x UNIQUE);\nINSERT INTO a VALUES (1);\n\nINSERT INTO a\n  VALUES (1);";
+        let e = run_section(&conn, &section(sql), Mode::Autocommit).unwrap_err();
+        assert_eq!(e.line, 13);
+        assert!(e.message().contains("UNIQUE"), "{e:?}");
+        assert_eq!(
+            e.kept,
+            [(10, "CREATE TABLE a (x UNIQUE);".to_string()), (11, "INSERT INTO a VALUES (1);".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_statement_that_ends_the_transaction_stops_the_run() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        let e = run_section(&conn, &section("CREATE TABLE a (x);\nCOMMIT;\nCREATE TABLE b (x);"), Mode::InTransaction)
+            .unwrap_err();
+        assert_eq!((e.line, e.failure), (11, Failure::LeftTransaction));
+        let b: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'b'", [], |r| r.get(0)).unwrap();
+        assert_eq!(b, 0, "nothing after the statement that left the transaction ran");
+    }
+
+    #[test]
+    fn autocommit_failures_roll_back_the_open_transaction_and_list_what_stays() {
+        let conn = Connection::open_in_memory().unwrap();
+        let sql = "CREATE TABLE kept (x);\nBEGIN;\nCREATE TABLE also_kept (x);\nCOMMIT;\nBEGIN;\nCREATE TABLE lost (x);\nDROP TABLE missing;";
+        let e = run_section(&conn, &section(sql), Mode::Autocommit).unwrap_err();
+        assert_eq!(e.line, 16);
+        assert_eq!(
+            e.kept,
+            [(10, "CREATE TABLE kept (x);".to_string()), (12, "CREATE TABLE also_kept (x);".to_string())]
+        );
+        assert!(conn.is_autocommit());
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(names, ["also_kept", "kept"]);
+    }
+
+    #[test]
+    fn trailing_comments_and_empty_statements_are_fine() {
+        let conn = Connection::open_in_memory().unwrap();
+        let n =
+            run_section(&conn, &section("CREATE TABLE a (x); ;; -- done\nSELECT 1 -- no semicolon"), Mode::Autocommit)
+                .unwrap();
+        assert_eq!(n, 2);
     }
 }

@@ -1,6 +1,7 @@
 //! The history table `retort_history`: the narrow seam through which the migrator reads and
 //! records what is applied. All its SQL is here; values are bound, never formatted into SQL.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use retort_build::RevisionId;
@@ -8,10 +9,13 @@ use retort_build::RevisionId;
 use crate::error::{Error, Result};
 
 /// The history table's name.
-pub const TABLE: &str = "retort_history";
+pub const TABLE: &str = retort_build::HISTORY_TABLE;
+
+/// Its columns, in order.
+const COLUMNS: [&str; 4] = ["revision", "checksum", "applied_at", "duration_ms"];
 
 /// The statement that creates the history table.
-pub const CREATE: &str = "CREATE TABLE IF NOT EXISTS retort_history (\n    revision TEXT PRIMARY KEY,\n    checksum TEXT NOT NULL,\n    applied_at TEXT NOT NULL,\n    duration_ms INTEGER NOT NULL\n)";
+pub const CREATE: &str = "CREATE TABLE IF NOT EXISTS main.retort_history (\n    revision TEXT PRIMARY KEY,\n    checksum TEXT NOT NULL,\n    applied_at TEXT NOT NULL,\n    duration_ms INTEGER NOT NULL\n)";
 
 /// One applied revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +32,7 @@ pub struct Applied {
 
 /// True when the history table exists.
 pub fn exists(conn: &Connection) -> Result<bool> {
-    conn.query_row("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", [TABLE], |_| Ok(()))
+    conn.query_row("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1", [TABLE], |_| Ok(()))
         .optional()
         .map(|row| row.is_some())
         .map_err(Error::sqlite("cannot read the schema"))
@@ -39,24 +43,76 @@ pub fn ensure(conn: &Connection) -> Result<()> {
     conn.execute_batch(CREATE).map_err(Error::sqlite("cannot create the history table"))
 }
 
-/// Every history row, in the order applied.
+/// True when the database holds tables, views or indexes of its own (besides the history).
+pub fn has_user_objects(conn: &Connection) -> Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM main.sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1",
+        [TABLE],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(Error::sqlite("cannot read the schema"))
+}
+
+/// Every history row, in the order applied; an altered table or a row that is not a revision
+/// with its checksum, time and duration is an error naming it.
 pub fn read(conn: &Connection) -> Result<Vec<Applied>> {
     if !exists(conn)? {
         return Ok(Vec::new());
     }
-    let mut stmt = conn
-        .prepare("SELECT revision, checksum, applied_at, duration_ms FROM retort_history ORDER BY applied_at, rowid")
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1, 'main')")
+        .and_then(|mut stmt| stmt.query_map([TABLE], |r| r.get(0))?.collect())
         .map_err(Error::sqlite("cannot read the history table"))?;
-    stmt.query_map([], |r| {
-        Ok(Applied { revision: r.get(0)?, checksum: r.get(1)?, applied_at: r.get(2)?, duration_ms: r.get(3)? })
-    })
-    .and_then(Iterator::collect)
-    .map_err(Error::sqlite("cannot read the history table"))
+    if COLUMNS.iter().any(|c| !columns.iter().any(|have| have == c)) {
+        return Err(Error::HistoryShape { columns });
+    }
+    let mut stmt = conn
+        .prepare("SELECT rowid, revision, checksum, applied_at, duration_ms FROM main.retort_history ORDER BY applied_at, rowid")
+        .map_err(Error::sqlite("cannot read the history table"))?;
+    let raw: Vec<[Value; 5]> = stmt
+        .query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        .and_then(Iterator::collect)
+        .map_err(Error::sqlite("cannot read the history table"))?;
+    let mut rows = Vec::with_capacity(raw.len());
+    let mut bad = Vec::new();
+    for [rowid, revision, checksum, applied_at, duration] in raw {
+        let text = |v: &Value| match v {
+            Value::Text(t) if !t.is_empty() => Some(t.clone()),
+            _ => None,
+        };
+        let row = match &rowid {
+            Value::Integer(n) => format!("row {n}"),
+            other => format!("row {other:?}"),
+        };
+        match (text(&revision), text(&checksum), text(&applied_at), &duration) {
+            (Some(revision), Some(checksum), Some(applied_at), Value::Integer(duration_ms)) => {
+                rows.push(Applied { revision, checksum, applied_at, duration_ms: *duration_ms })
+            }
+            _ => {
+                let named = text(&revision).map_or_else(String::new, |r| format!(" (revision {r})"));
+                let wrong: Vec<&str> = [
+                    (text(&revision).is_none(), "revision"),
+                    (text(&checksum).is_none(), "checksum"),
+                    (text(&applied_at).is_none(), "applied_at"),
+                    (!matches!(duration, Value::Integer(_)), "duration_ms"),
+                ]
+                .into_iter()
+                .filter_map(|(wrong, column)| wrong.then_some(column))
+                .collect();
+                bad.push(format!("{row}{named} has no valid {}", wrong.join(", ")));
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(Error::MalformedHistory(bad));
+    }
+    Ok(rows)
 }
 
 /// True when `rev` is recorded.
 pub fn contains(conn: &Connection, rev: &RevisionId) -> Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM retort_history WHERE revision = ?1")
+    conn.prepare_cached("SELECT 1 FROM main.retort_history WHERE revision = ?1")
         .and_then(|mut stmt| stmt.query_row([rev.as_str()], |_| Ok(())).optional())
         .map(|r| r.is_some())
         .map_err(Error::sqlite("cannot read the history table"))
@@ -65,7 +121,7 @@ pub fn contains(conn: &Connection, rev: &RevisionId) -> Result<bool> {
 /// Records `rev` as applied.
 pub fn insert(conn: &Connection, rev: &RevisionId, checksum: &str, applied_at: &str, duration_ms: i64) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO retort_history (revision, checksum, applied_at, duration_ms) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO main.retort_history (revision, checksum, applied_at, duration_ms) VALUES (?1, ?2, ?3, ?4)",
     )
     .and_then(|mut stmt| stmt.execute(params![rev.as_str(), checksum, applied_at, duration_ms]))
     .map(drop)
@@ -74,13 +130,27 @@ pub fn insert(conn: &Connection, rev: &RevisionId, checksum: &str, applied_at: &
 
 /// Forgets `rev`.
 pub fn delete(conn: &Connection, rev: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM retort_history WHERE revision = ?1")
+    conn.prepare_cached("DELETE FROM main.retort_history WHERE revision = ?1")
         .and_then(|mut stmt| stmt.execute([rev]))
         .map(drop)
         .map_err(Error::sqlite(format!("cannot remove {rev} from the history table")))
 }
 
 /// Quotes `text` as an SQL string literal, for the offline script only (nothing is executed).
-pub fn literal(text: &str) -> String {
+fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The offline script's statement recording `rev` as applied.
+pub fn script_insert(rev: &RevisionId, checksum: &str) -> String {
+    format!(
+        "INSERT INTO main.retort_history (revision, checksum, applied_at, duration_ms) VALUES ({}, {}, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0);\n",
+        literal(rev.as_str()),
+        literal(checksum)
+    )
+}
+
+/// The offline script's statement forgetting `rev`.
+pub fn script_delete(rev: &RevisionId) -> String {
+    format!("DELETE FROM main.retort_history WHERE revision = {};\n", literal(rev.as_str()))
 }

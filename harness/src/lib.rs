@@ -2,27 +2,30 @@
 //! and (feature `harness`) the round-trip test harness. It reads migrations only through
 //! `retort-build`'s model.
 
+mod backup;
 mod embedded;
 mod error;
 mod exec;
+mod foreign_keys;
 #[cfg(feature = "harness")]
 pub mod harness;
 pub mod history;
 mod migrator;
+mod open;
 pub mod populate;
+mod settings;
 pub mod snapshot;
 #[cfg(feature = "harness")]
 pub mod synth;
 mod target;
 pub mod watch;
 
+pub use backup::backup;
 pub use embedded::{EmbeddedMigration, Migrations};
-pub use error::{Error, Result, Violation};
-pub use exec::{StatementError, run_section};
-pub use migrator::{
-    Direction, DowngradeOptions, Migrator, Report, Session, StampReport, State, Step, backup, foreign_key_violations,
-    open, open_read_only,
-};
+pub use error::{DatabaseProblem, Diagnostic, Error, Result, StatementCause, Violation};
+pub use foreign_keys::{Mismatch, mismatches as foreign_key_mismatches, violations as foreign_key_violations};
+pub use migrator::{Direction, DowngradeOptions, Migrator, Report, Session, StampReport, State, Step};
+pub use open::{open, open_existing, open_read_only};
 pub use retort_build;
 pub use snapshot::{Change, Schema, SchemaCache};
 pub use target::Target;

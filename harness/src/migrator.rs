@@ -5,7 +5,9 @@
 //! written before the history is validated (known revisions, matching checksums, consistent);
 //! a downgrade refuses up front when it would cross an irreversible migration; two processes
 //! upgrading one file apply each migration once, because each step re-reads the history inside
-//! its own write transaction.
+//! its own write transaction; every step starts from the connection settings Retort pins
+//! (`settings.rs`), and its SQL runs under the authorizer's guard (`watch.rs`): no transaction
+//! control inside Retort's transaction, no other database file, no access to the history.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,10 +17,12 @@ use rusqlite::Connection;
 
 use retort_build::{Migration, MigrationSet, RevisionId, Section, TransactionMode};
 
-use crate::error::{Error, Result, Violation};
-use crate::exec::run_section;
+use crate::error::{DatabaseProblem, Error, Result, StatementCause};
+use crate::exec::{Failure, Mode, run_section};
+use crate::foreign_keys;
 use crate::history::{self, Applied};
-use crate::watch::{Access, AccessKind, Watch};
+use crate::settings::Settings;
+use crate::watch::{Access, Policy, Watch};
 use crate::{Migrations, Target};
 
 /// Up or down.
@@ -90,22 +94,6 @@ pub struct DowngradeOptions {
     pub backup: bool,
 }
 
-/// Opens (or creates) a database file for migrating: waits up to a minute for other writers.
-pub fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path).map_err(Error::sqlite(format!("cannot open {}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(60)).map_err(Error::sqlite("cannot set the busy timeout"))?;
-    Ok(conn)
-}
-
-/// Opens an existing database without the right to change it.
-pub fn open_read_only(path: &Path) -> Result<Connection> {
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn =
-        Connection::open_with_flags(path, flags).map_err(Error::sqlite(format!("cannot open {}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(60)).map_err(Error::sqlite("cannot set the busy timeout"))?;
-    Ok(conn)
-}
-
 /// Migrates databases with one set of migrations.
 #[derive(Clone, Debug)]
 pub struct Migrator {
@@ -135,8 +123,20 @@ impl Migrator {
         &self.set
     }
 
-    fn migration(&self, rev: &RevisionId) -> &Migration {
-        self.set.get(rev).expect("plans only hold known revisions")
+    fn migration(&self, rev: &RevisionId) -> Result<&Migration> {
+        self.set.get(rev).ok_or_else(|| Error::Target(format!("{rev} is not one of these migrations")))
+    }
+
+    /// The section `m` runs in `direction`; an irreversible migration has no down.
+    fn section<'m>(&self, m: &'m Migration, direction: Direction) -> Result<&'m Section> {
+        match direction {
+            Direction::Up => Ok(&m.up),
+            Direction::Down => m.down.as_ref().ok_or_else(|| Error::Irreversible {
+                revision: m.revision,
+                file: m.file.clone(),
+                reason: m.irreversible.clone().unwrap_or_default(),
+            }),
+        }
     }
 
     /// Reads and validates the history: every applied revision known, checksums equal, ancestry
@@ -153,14 +153,7 @@ impl Migrator {
             .map(|r| r.revision.clone())
             .collect();
         if !unknown.is_empty() {
-            let parsed: Vec<RevisionId> = unknown.iter().filter_map(|r| RevisionId::parse(r)).collect();
-            if parsed.len() == unknown.len() {
-                return Err(Error::UnknownApplied(parsed));
-            }
-            return Err(Error::Target(format!(
-                "the history table holds revisions that are not revision ids: {}; `stamp` the database to repair it",
-                unknown.join(", ")
-            )));
+            return Err(Error::UnknownApplied(unknown));
         }
         let applied: BTreeSet<RevisionId> = rows.iter().filter_map(|r| RevisionId::parse(&r.revision)).collect();
         let divergent: Vec<(RevisionId, String, String)> = self
@@ -227,12 +220,8 @@ impl Migrator {
             }
         };
         if direction == Direction::Down {
-            if let Some(m) = path.iter().map(|r| self.migration(r)).find(|m| m.irreversible.is_some()) {
-                return Err(Error::Irreversible {
-                    revision: m.revision,
-                    file: m.file.clone(),
-                    reason: m.irreversible.clone().unwrap_or_default(),
-                });
+            for rev in &path {
+                self.section(self.migration(rev)?, Direction::Down)?;
             }
         }
         Ok(path)
@@ -272,7 +261,7 @@ impl Migrator {
         let state = self.state(conn)?;
         let path = self.plan(&state, Direction::Down, target)?;
         let backup = match (options.backup, path.is_empty(), conn.path().filter(|p| !p.is_empty())) {
-            (true, false, Some(db)) => Some(backup(conn, Path::new(db))?),
+            (true, false, Some(db)) => Some(crate::backup::backup(conn, Path::new(db))?),
             _ => None,
         };
         Ok((path, backup))
@@ -306,27 +295,27 @@ impl Migrator {
     /// until `Session::close` (or drop) restores them. Runs of single steps (the harness) share
     /// one session instead of paying that setup per step.
     pub fn session<'c>(&'c self, conn: &'c Connection) -> Result<Session<'c>> {
-        let fk_was_on: bool = conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .map_err(Error::sqlite("cannot read PRAGMA foreign_keys"))?;
-        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(Error::sqlite("cannot turn foreign keys off"))?;
+        let settings = Settings::pin(conn)?;
+        let untracked = !history::exists(conn)? && history::has_user_objects(conn)?;
         Ok(Session {
+            untracked,
             migrator: self,
             conn,
             watch: Watch::install(conn),
-            fk_was_on,
+            settings,
+            settings_dirty: std::cell::Cell::new(false),
             history_ready: false,
             closed: false,
         })
     }
 
     fn step(&self, run: &mut Session<'_>, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
-        let m = self.migration(rev);
+        let m = self.migration(rev)?;
         let conn = run.conn;
-        let section = match direction {
-            Direction::Up => &m.up,
-            Direction::Down => m.down.as_ref().expect("plans refuse irreversible downgrades"),
-        };
+        let section = self.section(m, direction)?;
+        if run.settings_dirty.take() {
+            run.settings.reassert(conn)?;
+        }
         let transactional = m.transaction == TransactionMode::PerMigration;
         let skipped = || Step {
             revision: m.revision,
@@ -371,21 +360,49 @@ impl Migrator {
         done: &[RevisionId],
     ) -> Result<(Duration, Vec<Access>)> {
         let conn = run.conn;
+        let transactional = m.transaction == TransactionMode::PerMigration;
+        let mode = if transactional { Mode::InTransaction } else { Mode::Autocommit };
         let started = Instant::now();
         run.watch.take();
-        if let Err(e) = run_section(conn, section) {
-            run.watch.take();
+        run.watch.set_policy(Policy::UserSql { transactional });
+        let result = run_section(conn, section, mode);
+        run.watch.set_policy(Policy::Retort);
+        run.settings_dirty.set(run.settings_dirty.get() | run.watch.take_settings_changed());
+        let refusal = run.watch.take_refusal();
+        let touched = run.watch.take();
+        if let Err(e) = result {
+            let cause = match (refusal, e.failure) {
+                (Some(refusal), _) => StatementCause::Refused(refusal),
+                (None, Failure::LeftTransaction) => StatementCause::LeftTransaction,
+                (None, Failure::Sql { file_problem: Some(problem), .. }) => {
+                    return Err(Error::Database { path: db_path(conn), problem });
+                }
+                (None, Failure::Sql { message, .. }) => StatementCause::Sql(message),
+            };
+            let untracked = direction == Direction::Up && run.untracked;
             return Err(Error::Statement {
                 revision: m.revision,
                 direction,
                 file: m.file.clone(),
                 line: e.line,
-                message: e.message,
+                cause,
+                transactional,
+                kept: e.kept,
+                done: done.to_vec(),
+                untracked,
+            });
+        }
+        let mismatches = foreign_keys::mismatches_after(conn, &touched)?;
+        if !mismatches.is_empty() {
+            return Err(Error::ForeignKeyMismatch {
+                revision: m.revision,
+                direction,
+                file: m.file.clone(),
+                mismatches,
                 done: done.to_vec(),
             });
         }
-        let touched = run.watch.take();
-        let violations = foreign_key_violations_after(conn, &touched)?;
+        let violations = foreign_keys::violations_after(conn, &touched)?;
         if !violations.is_empty() {
             return Err(Error::ForeignKeys {
                 revision: m.revision,
@@ -472,11 +489,8 @@ impl Migrator {
         out.push_str(history::CREATE);
         out.push_str(";\n");
         for rev in &path {
-            let m = self.migration(rev);
-            let section = match direction {
-                Direction::Up => &m.up,
-                Direction::Down => m.down.as_ref().expect("plans refuse irreversible downgrades"),
-            };
+            let m = self.migration(rev)?;
+            let section = self.section(m, direction)?;
             let transactional = m.transaction == TransactionMode::PerMigration;
             out.push_str(&format!("\n-- {direction} {rev}: {} ({})\n", m.message, m.file.display()));
             if transactional {
@@ -484,23 +498,23 @@ impl Migrator {
             }
             if !section.sql.is_empty() {
                 out.push_str(&section.sql);
-                if !section.sql.trim_end().ends_with(';') {
-                    out.push(';');
-                }
                 out.push('\n');
+                // A last statement without `;`, or a section ending in a comment, must not
+                // swallow the statements that follow.
+                if retort_build::sql::ends_in_open_comment(&section.sql) {
+                    out.push_str("*/\n");
+                }
+                let last = retort_build::sql::tokenize(&section.sql).pop();
+                if last.is_none_or(|t| t.text != ";") {
+                    out.push_str(";\n");
+                }
             }
             if !transactional {
                 out.push_str("BEGIN IMMEDIATE;\n");
             }
             match direction {
-                Direction::Up => out.push_str(&format!(
-                    "INSERT INTO retort_history (revision, checksum, applied_at, duration_ms) VALUES ({}, {}, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0);\n",
-                    history::literal(rev.as_str()),
-                    history::literal(self.set.checksum(rev))
-                )),
-                Direction::Down => {
-                    out.push_str(&format!("DELETE FROM retort_history WHERE revision = {};\n", history::literal(rev.as_str())));
-                }
+                Direction::Up => out.push_str(&history::script_insert(rev, self.set.checksum(rev))),
+                Direction::Down => out.push_str(&history::script_delete(rev)),
             }
             out.push_str("COMMIT;\n");
         }
@@ -514,7 +528,10 @@ pub struct Session<'c> {
     migrator: &'c Migrator,
     conn: &'c Connection,
     watch: Watch,
-    fk_was_on: bool,
+    settings: Settings,
+    settings_dirty: std::cell::Cell<bool>,
+    /// The database had tables but no history table when the session began.
+    untracked: bool,
     history_ready: bool,
     closed: bool,
 }
@@ -524,10 +541,51 @@ impl Session<'_> {
     /// error reports).
     pub fn step(&mut self, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
         let migrator = self.migrator;
-        migrator.step(self, rev, direction, done)
+        let conn = self.conn;
+        migrator.step(self, rev, direction, done).map_err(|e| not_writable(conn, e))
     }
 
-    /// Removes the authorizer and restores foreign-key enforcement.
+    /// Runs a populate script in one transaction under the same guard as migration SQL: on any
+    /// error nothing of it is kept.
+    pub fn populate(&mut self, script: &retort_build::populate::PopulateScript) -> Result<()> {
+        if self.settings_dirty.take() {
+            self.settings.reassert(self.conn)?;
+        }
+        let name = script.file.display().to_string();
+        let populate_error = |line, cause| Error::Populate { file: script.file.clone(), line, cause };
+        let result = self.write(
+            || {
+                self.watch.take();
+                self.watch.set_policy(Policy::UserSql { transactional: true });
+                let result = run_section(self.conn, &script.sql, Mode::InTransaction);
+                self.watch.set_policy(Policy::Retort);
+                let refusal = self.watch.take_refusal();
+                let touched = self.watch.take();
+                if let Err(e) = result {
+                    let cause = match (refusal, e.failure) {
+                        (Some(refusal), _) => StatementCause::Refused(refusal),
+                        (None, Failure::LeftTransaction) => StatementCause::LeftTransaction,
+                        (None, Failure::Sql { file_problem: Some(problem), .. }) => {
+                            return Err(Error::Database { path: db_path(self.conn), problem });
+                        }
+                        (None, Failure::Sql { message, .. }) => StatementCause::Sql(message),
+                    };
+                    return Err(populate_error(e.line, cause));
+                }
+                let violations = foreign_keys::violations_after(self.conn, &touched)?;
+                if let Some(v) = violations.first() {
+                    let cause = StatementCause::Sql(format!("the script leaves foreign key violations: {v}"));
+                    return Err(populate_error(script.sql.line, cause));
+                }
+                Ok(())
+            },
+            &name,
+        );
+        self.settings_dirty.set(self.settings_dirty.get() | self.watch.take_settings_changed());
+        result.map_err(|e| not_writable(self.conn, e))
+    }
+
+    /// Removes the authorizer and restores the connection's settings.
     pub fn close(mut self) -> Result<()> {
         self.restore()
     }
@@ -538,12 +596,7 @@ impl Session<'_> {
         }
         self.closed = true;
         Watch::uninstall(self.conn);
-        if self.fk_was_on {
-            self.conn
-                .execute_batch("PRAGMA foreign_keys = ON")
-                .map_err(Error::sqlite("cannot turn foreign keys back on"))?;
-        }
-        Ok(())
+        self.settings.restore(self.conn)
     }
 
     /// Creates the history table outside a transaction (for `Transaction: none` steps).
@@ -565,7 +618,7 @@ impl Session<'_> {
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed when it succeeds, rolled back
     /// when it fails.
-    fn write<T>(&self, body: impl FnOnce() -> Result<T>, rev: &RevisionId) -> Result<T> {
+    fn write<T>(&self, body: impl FnOnce() -> Result<T>, rev: &dyn std::fmt::Display) -> Result<T> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::sqlite("cannot start a write transaction"))?;
         match body() {
             Ok(value) => {
@@ -588,37 +641,6 @@ impl Drop for Session<'_> {
     }
 }
 
-/// Foreign-key violations a step may have caused, judged from what it touched: any written row
-/// or dropped table means a full `PRAGMA foreign_key_check`; an altered table (a column added
-/// with a default) only that table's check; pure DDL cannot violate a foreign key and costs
-/// nothing.
-fn foreign_key_violations_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Violation>> {
-    let wrote = touched.iter().any(|a| !matches!(a.kind, AccessKind::Alter));
-    if wrote {
-        return foreign_key_violations(conn);
-    }
-    let mut violations = Vec::new();
-    for access in touched {
-        let exists: bool = conn
-            .prepare_cached("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1")
-            .and_then(|mut stmt| stmt.query_row([&access.table], |r| r.get(0)))
-            .map_err(Error::sqlite("cannot read the schema"))?;
-        if !exists {
-            // Renamed away: check everything rather than guess where it went.
-            return foreign_key_violations(conn);
-        }
-        let mut stmt = conn
-            .prepare_cached("SELECT * FROM pragma_foreign_key_check(?1)")
-            .map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
-        let rows = stmt
-            .query_map([&access.table], |r| Ok(Violation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))
-            .and_then(|rows| rows.take(20).collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
-        violations.extend(rows);
-    }
-    Ok(violations)
-}
-
 fn take(path: Vec<RevisionId>, n: i32, what: &str) -> Result<Vec<RevisionId>> {
     let n = usize::try_from(n).unwrap_or(0);
     if path.len() < n {
@@ -627,26 +649,20 @@ fn take(path: Vec<RevisionId>, n: i32, what: &str) -> Result<Vec<RevisionId>> {
     Ok(path.into_iter().take(n).collect())
 }
 
-/// The first 20 rows of `PRAGMA foreign_key_check`.
-pub fn foreign_key_violations(conn: &Connection) -> Result<Vec<Violation>> {
-    let mut stmt =
-        conn.prepare("PRAGMA foreign_key_check").map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
-    let rows = stmt
-        .query_map([], |r| Ok(Violation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))
-        .map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))?;
-    rows.take(20).collect::<rusqlite::Result<Vec<_>>>().map_err(Error::sqlite("cannot run PRAGMA foreign_key_check"))
+/// The database file `conn` works on, for messages.
+fn db_path(conn: &Connection) -> PathBuf {
+    PathBuf::from(conn.path().unwrap_or(":memory:"))
 }
 
-/// Copies the live database next to itself with SQLite's online backup API; returns the path.
-pub fn backup(conn: &Connection, db: &Path) -> Result<PathBuf> {
-    let stamp: String = retort_build::timestamp::now_rfc3339().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    let name = db.file_name().map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
-    let mut path = db.with_file_name(format!("{name}.{stamp}.bak"));
-    let mut n = 2;
-    while path.exists() {
-        path = db.with_file_name(format!("{name}.{stamp}-{n}.bak"));
-        n += 1;
+/// A SQLite error that says the database file cannot be written, as the error about the file.
+fn not_writable(conn: &Connection, e: Error) -> Error {
+    match e {
+        Error::Sqlite { source, context } => match crate::open::file_problem(&source) {
+            Some(problem @ (DatabaseProblem::NotWritable | DatabaseProblem::HotJournal)) => {
+                Error::Database { path: db_path(conn), problem }
+            }
+            _ => Error::Sqlite { source, context },
+        },
+        other => other,
     }
-    conn.backup(rusqlite::MAIN_DB, &path, None).map_err(|source| Error::Backup { path: path.clone(), source })?;
-    Ok(path)
 }

@@ -2,63 +2,29 @@
 //! is applied; and reading table contents, so the harness can prove a second run changes nothing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
-use retort_build::populate::{PopulateScript, parse_script};
-use retort_build::{Problem, Problems};
+use retort_build::populate::PopulateScript;
 
 use crate::error::{Error, Result};
-use crate::exec::run_section;
 use crate::{Migrator, history};
 
-/// Reads and parses the scripts at `paths`, showing paths relative to `root`.
-pub fn load_scripts(paths: &[PathBuf], root: &Path) -> Result<Vec<PopulateScript>, Problems> {
-    let mut scripts = Vec::new();
-    let mut problems: Vec<Problem> = Vec::new();
-    for path in paths {
-        let display = retort_build::display_path(root, path);
-        match std::fs::read(path) {
-            Ok(bytes) => match parse_script(&display, &bytes) {
-                Ok(script) => scripts.push(script),
-                Err(mut p) => problems.append(&mut p),
-            },
-            Err(e) => problems.push(Problem::error(
-                &display,
-                0,
-                retort_build::ProblemKind::Lint(format!("cannot read the file: {e}")),
-            )),
-        }
-    }
-    if problems.is_empty() { Ok(scripts) } else { Err(Problems(problems)) }
-}
-
 /// Runs `script` in one transaction, after checking the history and that its required revision
-/// is applied. On any error nothing of the script is kept.
+/// is applied, under the guard migration SQL runs under (no transaction control, no other
+/// database, no access to the history). On any error nothing of the script is kept.
 pub fn run_script(conn: &Connection, migrator: &Migrator, script: &PopulateScript) -> Result<()> {
     let state = migrator.state(conn)?;
     if migrator.set().get(&script.requires).is_none() {
-        return Err(Error::Target(format!(
-            "{} requires revision {}, which these migrations do not contain; fix its `Requires:` line",
-            script.file.display(),
-            script.requires
-        )));
+        return Err(Error::UnknownRequires { file: script.file.clone(), requires: script.requires });
     }
     if !state.applied.contains(&script.requires) {
         return Err(Error::PopulateBehind { file: script.file.clone(), requires: script.requires });
     }
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::sqlite("cannot start a write transaction"))?;
-    match run_section(conn, &script.sql) {
-        Ok(()) => {
-            conn.execute_batch("COMMIT").map_err(Error::sqlite(format!("cannot commit {}", script.file.display())))
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(Error::Populate { file: script.file.clone(), line: e.line, message: e.message })
-        }
-    }
+    let mut session = migrator.session(conn)?;
+    session.populate(script)?;
+    session.close()
 }
 
 /// Every user table's rows, rendered as text and sorted: equal exactly when the contents are.

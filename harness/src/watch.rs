@@ -1,15 +1,20 @@
-//! `Watch`: SQLite's authorizer as a recorder of what a migration's statements touch — rows
-//! written (directly, in a CTE, or by a trigger the statement fires), tables dropped or altered.
-//! The migrator uses it to decide which foreign keys to check; the harness to confirm the
-//! schema-only rule while running.
+//! `Watch`: SQLite's authorizer, installed for a run of steps. While migration or populate SQL
+//! runs it records what the statements touch (rows written — directly, in a CTE, or by a trigger
+//! the statement fires — tables created, altered or dropped, indexes dropped, settings changed)
+//! and refuses what would break Retort's guarantees: transaction control inside Retort's own
+//! transaction, `ATTACH`/`DETACH` (another file is outside the migration), and any access to
+//! the history table. While Retort's own SQL runs it records and refuses nothing.
 //!
-//! Guarantees: writes SQLite makes to its own catalog (`sqlite_*`) and Retort's history table are
-//! never recorded; the authorizer only observes, it never denies.
+//! Guarantees: a refused statement never runs (SQLite stops it while preparing it) and the
+//! refusal is kept for the error message; writes SQLite makes to its own catalog (`sqlite_*`)
+//! are never recorded.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
+
+use retort_build::HISTORY_TABLE;
 
 /// What was done to a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,10 +25,21 @@ pub enum AccessKind {
     Update,
     /// Rows deleted (SQLite also reports this when a table is dropped).
     Delete,
+    /// The table was created.
+    Create,
     /// The table was dropped.
     DropTable,
     /// The table was altered (add, rename or drop column; rename table).
     Alter,
+    /// One of the table's indexes was dropped.
+    DropIndex,
+}
+
+impl AccessKind {
+    /// True for kinds that write rows (a dropped table deletes its rows).
+    pub fn writes_rows(self) -> bool {
+        matches!(self, AccessKind::Insert | AccessKind::Update | AccessKind::Delete | AccessKind::DropTable)
+    }
 }
 
 /// One recorded access.
@@ -37,35 +53,74 @@ pub struct Access {
     pub trigger: Option<String>,
 }
 
-/// An installed recorder.
-#[derive(Debug, Clone, Default)]
+/// Whose SQL is running, which decides what the authorizer records and refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Retort's own statements: nothing recorded, nothing refused.
+    Retort,
+    /// A migration's or populate script's SQL; `transactional` when it runs inside Retort's
+    /// transaction (then transaction control is refused).
+    UserSql {
+        /// True unless the migration says `Transaction: none`.
+        transactional: bool,
+    },
+}
+
+/// Why the authorizer refused a statement of migration or populate SQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE` inside Retort's transaction.
+    TransactionControl(String),
+    /// `ATTACH` (or `VACUUM INTO`) of the named file, or `DETACH`.
+    Attach(String),
+    /// An access to the history table.
+    History(&'static str),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::TransactionControl(verb) => write!(
+                f,
+                "`{verb}` is refused inside a migration that runs in Retort's transaction (it would commit or roll back part of the step apart from its history row)"
+            ),
+            Refusal::Attach(file) if file.is_empty() => f.write_str("`DETACH` is refused in migration SQL"),
+            Refusal::Attach(file) => {
+                write!(f, "`ATTACH` of `{file}` is refused: migration SQL changes only the database being migrated")
+            }
+            Refusal::History(what) => {
+                write!(f, "{what} `{HISTORY_TABLE}` is refused: the history table is Retort's to write (use `stamp`)")
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    policy: Policy,
+    log: Vec<Access>,
+    refusal: Option<Refusal>,
+    settings_changed: bool,
+}
+
+/// An installed recorder and guard.
+#[derive(Debug, Clone)]
 pub struct Watch {
-    log: Arc<Mutex<Vec<Access>>>,
+    state: Arc<Mutex<State>>,
 }
 
 impl Watch {
-    /// Installs the recorder on `conn` (replacing any authorizer).
+    /// Installs the authorizer on `conn` (replacing any), in `Policy::Retort`.
     pub fn install(conn: &Connection) -> Watch {
-        let watch = Watch::default();
-        let log = Arc::clone(&watch.log);
+        let state = State { policy: Policy::Retort, log: Vec::new(), refusal: None, settings_changed: false };
+        let watch = Watch { state: Arc::new(Mutex::new(state)) };
+        let shared = Arc::clone(&watch.state);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-            let (kind, table) = match ctx.action {
-                AuthAction::Insert { table_name } => (AccessKind::Insert, table_name),
-                AuthAction::Update { table_name, .. } => (AccessKind::Update, table_name),
-                AuthAction::Delete { table_name } => (AccessKind::Delete, table_name),
-                AuthAction::DropTable { table_name } => (AccessKind::DropTable, table_name),
-                AuthAction::AlterTable { table_name, .. } => (AccessKind::Alter, table_name),
-                _ => return Authorization::Allow,
-            };
-            let internal = table.starts_with("sqlite_") || table == crate::history::TABLE;
-            if !internal && ctx.database_name.is_none_or(|db| db == "main") {
-                let access = Access { kind, table: table.to_string(), trigger: ctx.accessor.map(str::to_string) };
-                let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
-                if log.last() != Some(&access) {
-                    log.push(access);
-                }
+            let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            match state.policy {
+                Policy::Retort => Authorization::Allow,
+                Policy::UserSql { transactional } => state.judge(&ctx, transactional),
             }
-            Authorization::Allow
         }));
         watch
     }
@@ -75,8 +130,110 @@ impl Watch {
         conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
     }
 
+    /// Sets whose SQL runs next.
+    pub fn set_policy(&self, policy: Policy) {
+        self.lock().policy = policy;
+    }
+
     /// Everything recorded since the last call.
     pub fn take(&self) -> Vec<Access> {
-        std::mem::take(&mut *self.log.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut self.lock().log)
+    }
+
+    /// The last refusal since the last call.
+    pub fn take_refusal(&self) -> Option<Refusal> {
+        self.lock().refusal.take()
+    }
+
+    /// True when a statement assigned one of the settings Retort pins since the last call.
+    pub fn take_settings_changed(&self) -> bool {
+        std::mem::take(&mut self.lock().settings_changed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn judge(&mut self, ctx: &AuthContext<'_>, transactional: bool) -> Authorization {
+        let (kind, table) = match ctx.action {
+            AuthAction::Transaction { operation } if transactional => {
+                return self.refuse(Refusal::TransactionControl(verb(operation, None)));
+            }
+            AuthAction::Savepoint { operation, savepoint_name } if transactional => {
+                return self.refuse(Refusal::TransactionControl(verb(operation, Some(savepoint_name))));
+            }
+            // VACUUM attaches a private temporary database with an empty name: no file.
+            AuthAction::Attach { filename } if !filename.is_empty() => {
+                return self.refuse(Refusal::Attach(filename.to_string()));
+            }
+            AuthAction::Detach { .. } => return self.refuse(Refusal::Attach(String::new())),
+            AuthAction::Pragma { pragma_name, pragma_value: Some(_) } => {
+                let name = pragma_name.to_ascii_lowercase();
+                if retort_build::lint::SETTING_PRAGMAS.contains(&name.as_str()) {
+                    self.settings_changed = true;
+                }
+                return Authorization::Allow;
+            }
+            AuthAction::Insert { table_name } => (Some(AccessKind::Insert), table_name),
+            AuthAction::Update { table_name, .. } => (Some(AccessKind::Update), table_name),
+            AuthAction::Delete { table_name } => (Some(AccessKind::Delete), table_name),
+            AuthAction::CreateTable { table_name } => (Some(AccessKind::Create), table_name),
+            AuthAction::DropTable { table_name } => (Some(AccessKind::DropTable), table_name),
+            AuthAction::AlterTable { table_name, .. } => (Some(AccessKind::Alter), table_name),
+            AuthAction::DropIndex { table_name, .. } => (Some(AccessKind::DropIndex), table_name),
+            AuthAction::Read { table_name, .. }
+            | AuthAction::CreateIndex { table_name, .. }
+            | AuthAction::CreateTrigger { table_name, .. }
+            | AuthAction::DropTrigger { table_name, .. }
+            | AuthAction::CreateTempTable { table_name }
+            | AuthAction::CreateTempIndex { table_name, .. }
+            | AuthAction::CreateTempTrigger { table_name, .. }
+            | AuthAction::DropTempTable { table_name }
+            | AuthAction::Analyze { table_name } => (None, table_name),
+            AuthAction::CreateView { view_name } | AuthAction::CreateTempView { view_name } => (None, view_name),
+            _ => return Authorization::Allow,
+        };
+        // VACUUM copies every table, the history included, into its private `vacuum_db`.
+        let own = ctx.database_name.is_none_or(|db| db == "main" || db == "temp");
+        if own && table.eq_ignore_ascii_case(HISTORY_TABLE) {
+            let what = match (kind, &ctx.action) {
+                (_, AuthAction::Read { .. }) => "reading",
+                (Some(AccessKind::Insert | AccessKind::Update | AccessKind::Delete), _) => "writing",
+                (Some(AccessKind::Create), _) => "creating",
+                (Some(AccessKind::DropTable | AccessKind::Alter | AccessKind::DropIndex), _) => "changing",
+                (None, _) => "a trigger, index or view on",
+            };
+            return self.refuse(Refusal::History(what));
+        }
+        if let Some(kind) = kind {
+            let internal = table.starts_with("sqlite_");
+            if !internal && ctx.database_name.is_none_or(|db| db == "main") {
+                let access = Access { kind, table: table.to_string(), trigger: ctx.accessor.map(str::to_string) };
+                if self.log.last() != Some(&access) {
+                    self.log.push(access);
+                }
+            }
+        }
+        Authorization::Allow
+    }
+
+    fn refuse(&mut self, refusal: Refusal) -> Authorization {
+        self.refusal = Some(refusal);
+        Authorization::Deny
+    }
+}
+
+fn verb(operation: TransactionOperation, savepoint: Option<&str>) -> String {
+    match (operation, savepoint) {
+        (TransactionOperation::Begin, Some(name)) => format!("SAVEPOINT {name}"),
+        (TransactionOperation::Release, Some(name)) => format!("RELEASE {name}"),
+        (TransactionOperation::Rollback, Some(name)) => format!("ROLLBACK TO {name}"),
+        (TransactionOperation::Begin, None) => "BEGIN".to_string(),
+        (TransactionOperation::Rollback, None) => "ROLLBACK".to_string(),
+        // SQLite names COMMIT (and END) "COMMIT", which rusqlite does not map.
+        (_, None) => "COMMIT".to_string(),
+        (_, Some(name)) => format!("a savepoint statement on {name}"),
     }
 }

@@ -104,7 +104,7 @@ fn sql_error_names_file_line_and_progress_and_keeps_nothing_of_the_step() {
     let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "upgrade c00000000000 failed at migrations/c00000000000_fixture_c.sql:13: no such column: nope; applied before it: a00000000000, b00000000000"
+        "upgrade c00000000000 failed: no such column: nope at migrations/c00000000000_fixture_c.sql:13; nothing of c00000000000 was kept; applied before it in this run: a00000000000, b00000000000"
     );
     assert_eq!(applied(&migrator, &conn), [rev("a"), rev("b")], "the failed step left no history row");
     let schema = Schema::read(&conn).unwrap().to_string();
@@ -115,7 +115,7 @@ fn sql_error_names_file_line_and_progress_and_keeps_nothing_of_the_step() {
     let err = syntax.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
     assert!(
         err.starts_with(
-            "upgrade a00000000000 failed at migrations/a00000000000_fixture_a.sql:12: near \"TABEL\": syntax error"
+            "upgrade a00000000000 failed: near \"TABEL\": syntax error at migrations/a00000000000_fixture_a.sql:12; nothing"
         ),
         "{err}"
     );
@@ -138,7 +138,7 @@ fn foreign_key_violation_rolls_the_step_back() {
     let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "upgrade d00000000000 (migrations/d00000000000_fixture_d.sql) leaves foreign key violations: child row 7 -> parent; the step was rolled back; applied before it: a00000000000, b00000000000, c00000000000"
+        "upgrade d00000000000 leaves foreign key violations: child row 7 -> parent at migrations/d00000000000_fixture_d.sql:1; the step was rolled back; applied before it in this run: a00000000000, b00000000000, c00000000000"
     );
     assert_eq!(applied(&migrator, &conn).len(), 3);
     assert!(!Schema::read(&conn).unwrap().to_string().contains("orphan_maker"));
@@ -166,7 +166,7 @@ fn a_column_added_with_a_dangling_default_is_caught() {
     let migrator = Migrator::new(set(&migrations));
     let conn = Connection::open_in_memory().unwrap();
     let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
-    assert!(err.starts_with("upgrade e00000000000 (migrations/e00000000000_fixture_e.sql) leaves foreign key violations: child row 1 -> parent"), "{err}");
+    assert!(err.starts_with("upgrade e00000000000 leaves foreign key violations: child row 1 -> parent at migrations/e00000000000_fixture_e.sql:1"), "{err}");
     assert_eq!(applied(&migrator, &conn).len(), 4);
 }
 
@@ -182,7 +182,7 @@ fn irreversible_downgrade_is_refused_up_front() {
     let err = migrator.downgrade(&conn, Target::Base, DowngradeOptions { backup: true }, &mut no_steps()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "cannot downgrade through b00000000000 (migrations/b00000000000_fixture_b.sql): it is irreversible (fixture); restore a backup instead"
+        "cannot downgrade through b00000000000: it is irreversible (fixture) at migrations/b00000000000_fixture_b.sql:1; restore a backup instead"
     );
     assert_eq!(applied(&migrator, &conn).len(), 3, "nothing was reverted");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no backup was taken");
@@ -249,7 +249,7 @@ fn transaction_none_runs_outside_a_transaction() {
         extra: "-- Transaction: none\n",
     }]));
     let dir = tempfile::tempdir().unwrap();
-    let conn = retort::open(&dir.path().join("a.db")).unwrap();
+    let conn = retort::open(dir.path().join("a.db")).unwrap();
     let report = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
     assert!(!report.steps[0].transactional);
     assert_eq!(applied(&migrator, &conn), [rev("a")]);

@@ -2,7 +2,7 @@
 --
 -- Requires: 6a7b8c9d0e1f
 --
--- Idempotent: inserts each group only when no group of that name exists.
+-- IMPORTANT: idempotent: inserts each group only when no group of that name exists.
 
 INSERT INTO "group" (name, description)
 SELECT 'admins', 'Administrators'

@@ -2,7 +2,7 @@
 --
 -- Requires: 7b8e2d4c6a10
 --
--- Idempotent: INSERT OR IGNORE on the unique permission code.
+-- IMPORTANT: idempotent: INSERT OR IGNORE on the unique permission code.
 
 INSERT OR IGNORE INTO permission (code, description) VALUES
     ('user.read', 'Read user profiles'),

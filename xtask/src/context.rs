@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use retort_build::populate::PopulateScript;
 use retort_build::{Loaded, MigrationSet};
 
 use crate::output;
@@ -37,10 +38,21 @@ impl Context {
             let dir = std::path::absolute(dir).context("cannot resolve --migrations")?;
             let parent = dir.parent().unwrap_or(&dir).to_path_buf();
             let root = retort_build::workspace_root(&parent);
-            return Ok(Context { root, dir });
+            return Context { root, dir }.existing();
         }
         let root = workspace_root()?;
-        Ok(Context { dir: root.join("migrations"), root })
+        Context { dir: root.join("migrations"), root }.existing()
+    }
+
+    /// Refuses a migrations directory that does not exist (a usage error, exit 2).
+    fn existing(self) -> anyhow::Result<Context> {
+        if !self.dir.is_dir() {
+            anyhow::bail!(
+                "the migrations directory {} does not exist; create it, or pass `--migrations DIR`",
+                self.show(&self.dir).display()
+            );
+        }
+        Ok(self)
     }
 
     /// Reads the directory; `strict` makes a stale lock an error.
@@ -50,9 +62,15 @@ impl Context {
 
     /// The migration set, after printing every warning; a `Failure` after printing every error.
     pub fn set(&self) -> anyhow::Result<MigrationSet> {
+        Ok(self.set_and_scripts()?.0)
+    }
+
+    /// The migration set and the populate scripts, loaded once; as `set`.
+    pub fn set_and_scripts(&self) -> anyhow::Result<(MigrationSet, Vec<PopulateScript>)> {
         let loaded = self.load(false);
         output::diagnostics(&loaded.problems)?;
-        loaded.set.ok_or_else(|| output::Failure("the migrations directory could not be read".into()).into())
+        let set = loaded.set.ok_or_else(|| output::Failure("the migrations directory could not be read".into()))?;
+        Ok((set, loaded.populate))
     }
 
     /// A path as shown to the user.

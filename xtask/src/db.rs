@@ -8,15 +8,34 @@ use retort_build::RevisionId;
 
 use crate::Context;
 use crate::flags::{DbFlags, DowngradeFlags, StampFlags, UpgradeFlags};
-use crate::output::{self, Failure};
+use crate::output::{self, DbError};
 
-/// Maps a migrator error to the CLI's exit codes: problems found in the database or the SQL
-/// are exit 1, bad targets and I/O are exit 2.
-pub fn db_error(e: Error) -> anyhow::Error {
-    match e {
-        Error::Target(_) | Error::Sqlite { .. } | Error::Backup { .. } | Error::Io { .. } => anyhow::Error::new(e),
-        other => Failure(other.to_string()).into(),
-    }
+/// Maps a migrator error to the CLI's exit codes (SPEC §9): a problem found in the database,
+/// its history or the migrations' SQL is exit 1; a bad target, a path that is no usable
+/// database file, I/O and SQLite failures outside migration SQL are exit 2.
+pub fn db_error(error: Error) -> anyhow::Error {
+    let code = match &error {
+        Error::Target(_)
+        | Error::Sqlite { .. }
+        | Error::Io { .. }
+        | Error::Backup { .. }
+        | Error::Database { .. }
+        | Error::Migrations(_)
+        | Error::UnknownRequires { .. } => 2,
+        Error::UnknownApplied(_)
+        | Error::ChecksumMismatch { .. }
+        | Error::InconsistentHistory { .. }
+        | Error::HistoryShape { .. }
+        | Error::MalformedHistory(_)
+        | Error::Irreversible { .. }
+        | Error::Statement { .. }
+        | Error::ForeignKeys { .. }
+        | Error::ForeignKeyMismatch { .. }
+        | Error::PopulateBehind { .. }
+        | Error::Populate { .. } => 1,
+        _ => 2,
+    };
+    DbError { error, code }.into()
 }
 
 fn migrator(cx: &Context) -> anyhow::Result<Migrator> {
@@ -50,18 +69,21 @@ fn step_line(m: &Migrator) -> impl FnMut(&Step) + '_ {
     }
 }
 
-/// The state of an existing database, read-only; base when the file does not exist.
+/// The state of an existing database, read-only; an error when the file does not exist.
 fn read_state(m: &Migrator, db: &Path) -> anyhow::Result<State> {
-    if !db.exists() {
-        return Ok(State::default());
-    }
     let conn = retort::open_read_only(db).map_err(db_error)?;
     m.state(&conn).map_err(db_error)
 }
 
 /// Offline mode: prints the script from the database's state (read only) and touches nothing.
+/// A database that does not exist yet is at base, and the script says so.
 fn print_script(m: &Migrator, db: &Path, direction: Direction, target: Target) -> anyhow::Result<()> {
-    let state = read_state(m, db)?;
+    let state = if direction == Direction::Up && !db.exists() {
+        output::status("Note", format!("{} does not exist yet: the script starts from base", db.display()));
+        State::default()
+    } else {
+        read_state(m, db)?
+    };
     print!("{}", m.script(&state, direction, target).map_err(db_error)?);
     Ok(())
 }
@@ -126,10 +148,7 @@ pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
     if flags.sql {
         return print_script(&m, &flags.db.db, Direction::Down, target);
     }
-    if !flags.db.db.exists() {
-        return Err(Failure(format!("{} does not exist; there is nothing to downgrade", flags.db.db.display())).into());
-    }
-    let conn = retort::open(&flags.db.db).map_err(db_error)?;
+    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
     // The backup's path is shown before the first step, so it is on screen even if one fails.
     let options = DowngradeOptions { backup: !flags.no_backup };
     let (path, backup) = m.prepare_downgrade(&conn, target, options).map_err(db_error)?;
@@ -146,7 +165,7 @@ pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
 pub fn stamp(cx: &Context, flags: &StampFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
     let target = target(&m, &flags.target)?;
-    let conn = retort::open(&flags.db.db).map_err(db_error)?;
+    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
     let report = m.stamp(&conn, target).map_err(db_error)?;
     for rev in &report.removed {
         output::status("Unstamped", rev);

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
-use retort_build::{LOCK_FILE, Lock, LockStatus, RevisionId};
+use retort_build::{LOCK_FILE, Lock, LockStatus, RevisionId, Salvage};
 
 use crate::Context;
 use crate::flags::LockFlags;
@@ -36,7 +36,27 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
         .iter()
         .map(|text| relock_target(&set, loaded.lock.as_ref(), text))
         .collect::<anyhow::Result<_>>()?;
-    let status = loaded.lock.as_ref().map(|lock| LockStatus::compare(lock, &set)).unwrap_or_default();
+    // A lock that does not parse (a merge conflict, a wrong `total`, a damaged line) still pins
+    // what it pinned: every entry it holds is checked against its file like any other, so a
+    // drifted migration is never re-pinned without `--relock`.
+    let salvaged = match (&loaded.lock, std::fs::read_to_string(&lock_path)) {
+        (None, Ok(text)) => Some(Lock::salvage(&text)),
+        _ => None,
+    };
+    if let Some(salvage) = &salvaged {
+        if !salvage.unreadable.is_empty() {
+            for (line, text) in &salvage.unreadable {
+                output::error_line(format!("cannot read line {line} of {}: `{text}`", cx.show(&lock_path).display()));
+            }
+            return fail(format!(
+                "{} has lines that pin nothing Retort can check; restore the lock from version control (`git checkout -- {}`) or fix those lines by hand, then run `lock` again",
+                cx.show(&lock_path).display(),
+                cx.show(&lock_path).display()
+            ));
+        }
+    }
+    let old_lock = loaded.lock.clone().or_else(|| salvaged.as_ref().map(Salvage::lock));
+    let status = old_lock.as_ref().map(|lock| LockStatus::compare(lock, &set)).unwrap_or_default();
     let drifted: Vec<_> = status.drifted.iter().filter(|(r, _, _)| !relock.contains(r)).collect();
     let missing: Vec<_> = status.missing.iter().filter(|e| !relock.contains(&e.revision)).collect();
     if !drifted.is_empty() || !missing.is_empty() {
@@ -58,6 +78,13 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
         return Ok(());
     }
     write_atomic(&lock_path, &text)?;
+    if let Some(salvage) = &salvaged {
+        let what = if salvage.conflict { "the lock's merge conflict" } else { "the malformed lock" };
+        output::status(
+            "Resolved",
+            format!("{what}: kept {} entries, each checked against its file", salvage.entries.len()),
+        );
+    }
     for rev in &status.unlocked {
         output::status("Locked", rev);
     }

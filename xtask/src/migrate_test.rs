@@ -86,20 +86,13 @@ pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
     let mut tally = Tally::default();
     let loaded = cx.load(true);
     tally.problems("directory, graph and lock", &loaded.problems);
-    let populate_paths = loaded.populate.clone();
+    let scripts = loaded.populate;
     let Some(set) = loaded.set else {
         // Without a valid graph nothing else can run; the problems above say why.
         return finish(tally);
     };
     check_heads(&mut tally, &set, flags.allow_multiple_heads);
     tally.problems("lint", &retort_build::lint::lint(&set));
-    let scripts = match retort::populate::load_scripts(&populate_paths, &cx.root) {
-        Ok(scripts) => scripts,
-        Err(problems) => {
-            tally.problems("populate scripts", &problems.0);
-            Vec::new()
-        }
-    };
     let options = Options { walks: flags.walks, seed: flags.seed, populate: scripts };
     let mut progress = Progress::new(set.len());
     let outcome = retort::harness::run(&set, &options, &mut |event| match event {

@@ -25,6 +25,27 @@ pub fn fail<T>(message: impl Into<String>) -> anyhow::Result<T> {
     Err(Failure(message.into()).into())
 }
 
+/// An error of the migrator, with the exit code the CLI gives it; printed in rustc's shape.
+#[derive(Debug)]
+pub struct DbError {
+    /// The error.
+    pub error: retort::Error,
+    /// 1 when a check found a problem, 2 for usage and internal errors.
+    pub code: u8,
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
+}
+
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 const STATUS: Style = AnsiColor::Green.on_default().bold();
@@ -70,6 +91,17 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(db) = e.downcast_ref::<DbError>() {
+                let d = db.error.diagnostic();
+                error_line(&d.message);
+                if let Some((file, line)) = &d.location {
+                    anstream::eprintln!("  {BLUE}-->{BLUE:#} {}:{line}", file.display());
+                }
+                if let Some(help) = &d.help {
+                    anstream::eprintln!("   {BLUE}={BLUE:#} help: {help}");
+                }
+                return ExitCode::from(db.code);
+            }
             let is_failure = e.downcast_ref::<Failure>().is_some();
             // A failure with no message has already been reported (migrate-test's tally line
             // must stay the last line).

@@ -15,9 +15,6 @@ use crate::output::{self, Failure};
 /// `verify --db PATH`: checksums, the schema its recorded revisions build, and foreign keys.
 pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
     let set = cx.set()?;
-    if !flags.db.exists() {
-        return Err(Failure(format!("{} does not exist", flags.db.display())).into());
-    }
     let live = retort::open_read_only(&flags.db).map_err(db_error)?;
     let rows = retort::history::read(&live).map_err(db_error)?;
     let mut problems = Vec::new();
@@ -55,8 +52,15 @@ pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
         };
         problems.push(format!("{what}: {} ({detail})\n{}", change.object(), change.to_string().trim_end()));
     }
-    for v in retort::foreign_key_violations(&live).map_err(db_error)? {
-        problems.push(format!("foreign key violation: {v}"));
+    let mismatches = retort::foreign_key_mismatches(&live).map_err(db_error)?;
+    for m in &mismatches {
+        problems.push(format!("foreign key that cannot work: {m}"));
+    }
+    // SQLite cannot check rows against a key that cannot work.
+    if mismatches.is_empty() {
+        for v in retort::foreign_key_violations(&live).map_err(db_error)? {
+            problems.push(format!("foreign key violation: {v}"));
+        }
     }
     if problems.is_empty() {
         output::status(
@@ -77,15 +81,7 @@ pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
 
 /// `populate --db PATH [NAME…]`.
 pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
-    let loaded = cx.load(false);
-    let paths = loaded.populate.clone();
-    let set = cx.set()?;
-    let scripts = retort::populate::load_scripts(&paths, &cx.root).map_err(|p| {
-        for problem in &p.0 {
-            output::diagnostic(problem);
-        }
-        Failure("the populate scripts could not be read".into())
-    })?;
+    let (set, scripts) = cx.set_and_scripts()?;
     let chosen: Vec<_> = if flags.names.is_empty() {
         scripts
     } else {
@@ -107,7 +103,7 @@ pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
         return Ok(());
     }
     let migrator = Migrator::new(set);
-    let conn = retort::open(&flags.db.db).map_err(db_error)?;
+    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
     // Every requirement is checked before anything runs, so a database that is behind gets no
     // partial population.
     let state = migrator.state(&conn).map_err(db_error)?;

@@ -1,0 +1,113 @@
+//! Opening a database file, with the mistakes a path can hold named before SQLite sees them: an
+//! in-memory name or URI (nothing would persist), a directory, a missing parent directory, a
+//! missing file where one must exist, a file that is not a SQLite database. Read-only opening
+//! rolls back the hot journal an interrupted write left behind (what any read-write open does),
+//! and says which command to run when it cannot.
+//!
+//! Guarantees: `open_existing` and `open_read_only` never create a file; an error names the path.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{DatabaseProblem, Error, Result};
+
+fn problem(path: &Path, problem: DatabaseProblem) -> Error {
+    Error::Database { path: path.to_path_buf(), problem }
+}
+
+/// Refuses what cannot be a database file before anything is opened.
+fn check_path(path: &Path, must_exist: bool) -> Result<()> {
+    let text = path.to_string_lossy();
+    if text.is_empty() || text == ":memory:" || text.starts_with("file:") {
+        return Err(problem(path, DatabaseProblem::NotAFile));
+    }
+    if path.is_dir() {
+        return Err(problem(path, DatabaseProblem::IsDirectory));
+    }
+    if !path.exists() {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(problem(path, DatabaseProblem::MissingDirectory(parent.to_path_buf())));
+        }
+        if must_exist {
+            return Err(problem(path, DatabaseProblem::NotFound));
+        }
+    }
+    Ok(())
+}
+
+/// What went wrong with the file itself, when SQLite's error says so.
+pub(crate) fn file_problem(e: &rusqlite::Error) -> Option<DatabaseProblem> {
+    use rusqlite::ErrorCode;
+    let rusqlite::Error::SqliteFailure(err, _) = e else { return None };
+    match err.code {
+        ErrorCode::NotADatabase => Some(DatabaseProblem::NotADatabase),
+        ErrorCode::ReadOnly if err.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK => {
+            Some(DatabaseProblem::HotJournal)
+        }
+        ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied => Some(DatabaseProblem::NotWritable),
+        _ => None,
+    }
+}
+
+/// Turns an error about the file at `path` into `Error::Database`, anything else into
+/// `Error::Sqlite` with `context`.
+pub(crate) fn classify(path: &Path, context: &str, e: rusqlite::Error) -> Error {
+    match file_problem(&e) {
+        Some(p) => problem(path, p),
+        None => Error::Sqlite { context: context.to_string(), source: e },
+    }
+}
+
+fn configure(path: &Path, conn: Connection) -> Result<Connection> {
+    conn.busy_timeout(Duration::from_secs(60)).map_err(Error::sqlite("cannot set the busy timeout"))?;
+    // Reading the catalog finds a file that is no database, and a hot journal.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .map_err(|e| classify(path, &format!("cannot read {}", path.display()), e))?;
+    Ok(conn)
+}
+
+fn open_with(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| classify(path, &format!("cannot open {}", path.display()), e))?;
+    configure(path, conn)
+}
+
+const READ_WRITE: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+/// Opens (or creates) a database file for migrating: waits up to a minute for other writers.
+pub fn open(path: impl AsRef<Path>) -> Result<Connection> {
+    let path = path.as_ref();
+    check_path(path, false)?;
+    open_with(path, READ_WRITE.union(OpenFlags::SQLITE_OPEN_CREATE))
+}
+
+/// Opens a database file that must already exist, for changing it.
+pub fn open_existing(path: impl AsRef<Path>) -> Result<Connection> {
+    let path = path.as_ref();
+    check_path(path, true)?;
+    open_with(path, READ_WRITE)
+}
+
+/// Opens an existing database without the right to change it. A hot journal left by an
+/// interrupted write is rolled back first through a short read-write connection, as SQLite does
+/// on any read-write open; without write access that is impossible and the error says so.
+pub fn open_read_only(path: impl AsRef<Path>) -> Result<Connection> {
+    let path = path.as_ref();
+    check_path(path, true)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    match open_with(path, flags) {
+        Err(Error::Database { problem: DatabaseProblem::HotJournal, .. }) => {
+            drop(open_with(path, READ_WRITE).map_err(|e| match e {
+                Error::Database { problem: DatabaseProblem::NotWritable, .. } => {
+                    problem(path, DatabaseProblem::HotJournal)
+                }
+                other => other,
+            })?);
+            open_with(path, flags)
+        }
+        other => other,
+    }
+}
