@@ -209,7 +209,10 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
         let mut lines = LineIndex::new(&section.sql);
         for s in split_statements(&section.sql) {
             let line = section.line + lines.line_of(s.start);
-            if s.tokens.iter().any(|t| t.kind != TokenKind::Str && t.name() == Some(crate::HISTORY_TABLE)) {
+            let names_history = |t: &Token| {
+                t.kind != TokenKind::Str && t.name().is_some_and(|n| n.eq_ignore_ascii_case(crate::HISTORY_TABLE))
+            };
+            if s.tokens.iter().any(names_history) {
                 out.push(finding(
                     line,
                     format!("migration SQL names `{}`, Retort's history table", crate::HISTORY_TABLE),

@@ -198,12 +198,14 @@ impl State {
         // VACUUM copies every table, the history included, into its private `vacuum_db`.
         let own = ctx.database_name.is_none_or(|db| db == "main" || db == "temp");
         if own && table.eq_ignore_ascii_case(HISTORY_TABLE) {
-            let what = match (kind, &ctx.action) {
-                (_, AuthAction::Read { .. }) => "reading",
-                (Some(AccessKind::Insert | AccessKind::Update | AccessKind::Delete), _) => "writing",
-                (Some(AccessKind::Create), _) => "creating",
-                (Some(AccessKind::DropTable | AccessKind::Alter | AccessKind::DropIndex), _) => "changing",
-                (None, _) => "a trigger, index or view on",
+            let what = match ctx.action {
+                AuthAction::Read { .. } => "reading",
+                AuthAction::Insert { .. } | AuthAction::Update { .. } | AuthAction::Delete { .. } => "writing",
+                AuthAction::CreateTable { .. } | AuthAction::CreateTempTable { .. } => "creating",
+                AuthAction::DropTable { .. } | AuthAction::DropTempTable { .. } | AuthAction::AlterTable { .. } => {
+                    "changing"
+                }
+                _ => "a trigger, index or view on",
             };
             return self.refuse(Refusal::History(what));
         }

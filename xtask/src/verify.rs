@@ -82,6 +82,7 @@ pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
 /// `populate --db PATH [NAME…]`.
 pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
     let (set, scripts) = cx.set_and_scripts()?;
+    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
     let chosen: Vec<_> = if flags.names.is_empty() {
         scripts
     } else {
@@ -103,7 +104,6 @@ pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
         return Ok(());
     }
     let migrator = Migrator::new(set);
-    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
     // Every requirement is checked before anything runs, so a database that is behind gets no
     // partial population.
     let state = migrator.state(&conn).map_err(db_error)?;

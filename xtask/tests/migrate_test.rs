@@ -6,50 +6,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use retort_build::{Lock, load};
+use common::{Fixture, rev, write};
 
 const BASE: &str = "CREATE TABLE base (\n    a INTEGER UNIQUE,\n    b TEXT,\n    c TEXT DEFAULT 'k'\n);";
-
-/// A migration: tag, parents, extra header lines, up, down.
-type Fixture<'a> = (&'a str, &'a [&'a str], &'a str, &'a str, &'a str);
-
-fn rev(tag: &str) -> String {
-    format!("{tag:0<12}")
-}
-
-fn write(dir: &Path, migrations: &[Fixture]) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (tag, parents, extra, up, down) in migrations {
-        let parents: Vec<String> = parents.iter().map(|p| rev(p)).collect();
-        let text = format!(
-            "-- Fixture {tag}\n--\n-- Revision ID: {}\n-- Revises: {}\n-- Create Date: 2025-01-01T00:00:00Z\n{extra}--\n-- Tables affected:\n{}\n-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n",
-            rev(tag),
-            parents.join(", "),
-            tables_affected(up)
-        );
-        std::fs::write(dir.join(format!("{}_fixture_{tag}.sql", rev(tag))), text).unwrap();
-    }
-    let set = load(dir, dir.parent().unwrap(), false).set.expect("fixtures parse");
-    std::fs::write(dir.join("retort.lock"), Lock::of(&set).render()).unwrap();
-}
-
-/// `Tables affected` lines for what `up` touches, so the fixtures are lint-clean there.
-fn tables_affected(up: &str) -> String {
-    use retort_build::lint::{Effect, effects};
-    let mut tables = std::collections::BTreeSet::new();
-    for statement in retort_build::sql::split_statements(up) {
-        for effect in effects(&statement) {
-            match effect {
-                Effect::DataChange { table, .. } | Effect::DropTable(table) | Effect::DropColumn { table, .. } => {
-                    tables.insert(table)
-                }
-                Effect::Touch(table) | Effect::Create(table) => tables.insert(table),
-                _ => false,
-            };
-        }
-    }
-    tables.iter().map(|t| format!("-- - {t}: fixture\n")).collect()
-}
 
 fn migrate_test(dir: &Path, extra: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -186,9 +145,7 @@ fn broken_directories_fail_with_revision_and_check() {
             "DROP TABLE child;",
         )],
         None,
-        &[&format!(
-            "{b} (upgrade) up: upgrade {b} leaves foreign key violations: child row 1 -> base"
-        )],
+        &[&format!("{b} (upgrade) up: upgrade {b} leaves foreign key violations: child row 1 -> base")],
     );
     check(
         "up not repeatable after its down",

@@ -5,6 +5,68 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use retort_build::{Lock, load};
+
+/// A migration: tag, parents, extra header lines, up, down.
+pub type Fixture<'a> = (&'a str, &'a [&'a str], &'a str, &'a str, &'a str);
+
+pub fn rev(tag: &str) -> String {
+    format!("{tag:0<12}")
+}
+
+pub fn write(dir: &Path, migrations: &[Fixture]) {
+    write_unlocked(dir, migrations);
+    let set = load(dir, dir.parent().unwrap(), false).set.expect("fixtures parse");
+    std::fs::write(dir.join("retort.lock"), Lock::of(&set).render()).unwrap();
+}
+
+/// Writes the migration files only (no lock), whether they parse or not.
+pub fn write_unlocked(dir: &Path, migrations: &[Fixture]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (tag, parents, extra, up, down) in migrations {
+        let parents: Vec<String> = parents.iter().map(|p| rev(p)).collect();
+        let text = format!(
+            "-- Fixture {tag}\n--\n-- Revision ID: {}\n-- Revises: {}\n-- Create Date: 2025-01-01T00:00:00Z\n{extra}--\n-- Tables affected:\n{}\n-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n",
+            rev(tag),
+            parents.join(", "),
+            tables_affected(up)
+        );
+        std::fs::write(dir.join(format!("{}_fixture_{tag}.sql", rev(tag))), text).unwrap();
+    }
+}
+
+/// Runs the built `xtask` binary with `--migrations DIR ARGS` from `cwd`.
+pub fn xtask(migrations: &Path, args: &[&str], cwd: &Path) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--migrations")
+        .arg(migrations)
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&cwd.display().to_string(), "[SCRATCH]");
+    Run { code: out.status.code().unwrap_or(-1), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
+}
+
+/// `Tables affected` lines for what `up` touches, so the fixtures are lint-clean there.
+fn tables_affected(up: &str) -> String {
+    use retort_build::lint::{Effect, effects};
+    let mut tables = std::collections::BTreeSet::new();
+    for statement in retort_build::sql::split_statements(up) {
+        for effect in effects(&statement) {
+            match effect {
+                Effect::DataChange { table, .. } | Effect::DropTable(table) | Effect::DropColumn { table, .. } => {
+                    tables.insert(table)
+                }
+                Effect::Touch(table) | Effect::Create(table) => tables.insert(table),
+                _ => false,
+            };
+        }
+    }
+    tables.iter().map(|t| format!("-- - {t}: fixture\n")).collect()
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -30,18 +92,9 @@ impl Scratch {
         self.dir.path().join(rel)
     }
 
-    /// Runs `xtask --migrations <scratch>/migrations ARGS`.
+    /// Runs `xtask --migrations <scratch>/migrations ARGS` from the scratch folder.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .arg("--migrations")
-            .arg(self.migrations())
-            .args(args)
-            .current_dir(workspace())
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&self.dir.path().display().to_string(), "[SCRATCH]");
-        Run { code: out.status.code().unwrap_or(-1), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
+        xtask(&self.migrations(), args, self.dir.path())
     }
 }
 
