@@ -67,7 +67,11 @@ impl StatementError {
 pub fn run_section(conn: &Connection, section: &Section, mode: Mode) -> Result<usize, StatementError> {
     let sql = section.sql.as_str();
     let mut lines = LineIndex::new(sql);
-    let mut batch = rusqlite::Batch::new(conn, sql);
+    // Where Retort's splitter expects each statement to end. SQLite is handed one statement's
+    // window at a time (it copies what it is given), so a long section costs linear time; a
+    // window that cuts a statement short ("incomplete input") grows to the next expected end.
+    let ends: Vec<usize> = split_statements(sql).iter().map(|s| s.start + s.text.len()).collect();
+    let mut next_end = 0usize;
     let mut cursor = 0usize;
     // Autocommit mode only: where each completed statement starts, and how many of them are
     // committed (the rest belong to a transaction the section opened and has not ended).
@@ -88,23 +92,36 @@ pub fn run_section(conn: &Connection, section: &Section, mode: Mode) -> Result<u
                     .collect();
                 StatementError { line: section.line + lines.line_of(at), failure, kept }
             };
-        let mut stmt = match batch.next() {
-            Ok(Some(stmt)) => stmt,
-            Ok(None) => return Ok(count),
-            Err(e) => {
-                let at = match &e {
-                    rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => {
-                        cursor + usize::try_from(*offset).unwrap_or(0)
-                    }
-                    _ => skip_trivia(sql, cursor),
-                };
-                let failure = sql_failure(&e);
-                return Err(fail(at, failure, &mut lines, &completed, durable));
-            }
-        };
-        // SQLite skipped any empty statements (`;;`) before this one.
+        // Any empty statements (`;;`) before the next one are skipped.
         let from = after_empty_statements(sql, cursor);
         let start = skip_trivia(sql, from);
+        if start >= sql.len() {
+            return Ok(count);
+        }
+        while ends.get(next_end).is_some_and(|&end| end <= start) {
+            next_end += 1;
+        }
+        let mut window_end = ends.get(next_end).copied().unwrap_or(sql.len());
+        let mut stmt = loop {
+            let window = &sql[from..window_end];
+            match rusqlite::Batch::new(conn, window).next() {
+                Ok(Some(stmt)) => break stmt,
+                Ok(None) => return Ok(count),
+                Err(e) if window_end < sql.len() && message(&e) == "incomplete input" => {
+                    next_end += 1;
+                    window_end = ends.get(next_end).copied().unwrap_or(sql.len());
+                }
+                Err(e) => {
+                    let at = match &e {
+                        rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => {
+                            from + usize::try_from(*offset).unwrap_or(0)
+                        }
+                        _ => start,
+                    };
+                    return Err(fail(at, sql_failure(&e), &mut lines, &completed, durable));
+                }
+            }
+        };
         cursor = end_of(sql, from, start, stmt.expanded_sql());
         let mut rows = stmt.raw_query();
         loop {

@@ -72,6 +72,10 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         output::status("Measured", format!("build script, N = {n}"));
         rows.push(row);
     }
+    if flags.statements > 0 {
+        rows.push(long_section(scratch.path(), flags.statements, flags.runs.max(1))?);
+        output::status("Measured", format!("one section of {} statements", flags.statements));
+    }
     print_table(&rows);
     if let Some(path) = &flags.json {
         std::fs::write(path, json(&rows)).with_context(|| format!("cannot write {}", path.display()))?;
@@ -140,6 +144,35 @@ fn harness_round_trip(set: &MigrationSet) -> anyhow::Result<Duration> {
         anyhow::bail!("the generated chain failed migrate-test: {}", outcome.failed[0]);
     }
     Ok(elapsed)
+}
+
+/// One migration whose up holds `statements` single-row INSERTs, applied by Retort (statement by
+/// statement, with lines for errors, under the authorizer) against the floor of the same SQL
+/// through `execute_batch` in one transaction.
+fn long_section(dir: &Path, statements: usize, runs: usize) -> anyhow::Result<Row> {
+    let migrations = dir.join("long-section");
+    std::fs::create_dir_all(&migrations)?;
+    let mut up = String::from("CREATE TABLE big (id INTEGER PRIMARY KEY, label TEXT NOT NULL);\n");
+    for i in 0..statements {
+        up.push_str(&format!("INSERT INTO big (id, label) VALUES ({i}, 'row {i}');\n"));
+    }
+    let text = format!(
+        "-- Long section\n--\n-- Revision ID: 0123456789ab\n-- Revises:\n-- Create Date: 2025-01-01T00:00:00Z\n-- Allow: data-change: benchmark rows\n--\n-- Tables affected:\n-- - big: created and filled\n\n-- migrate:up\n{up}\n-- migrate:down\nDROP TABLE big;\n"
+    );
+    std::fs::write(migrations.join("0123456789ab_long_section.sql"), text)?;
+    let set = retort_build::load(&migrations, dir, false).into_set().map_err(|p| anyhow::anyhow!("{p}"))?;
+    let sql = set.in_order().next().map(|m| m.up.sql.clone()).unwrap_or_default();
+    let mut row = Row { figure: "long section", n: statements, samples: Vec::new(), floor: Vec::new() };
+    for run in 0..runs {
+        let (_, conn) = fresh_db(dir, &format!("long-floor-{run}.db"))?;
+        let started = Instant::now();
+        conn.execute_batch("BEGIN")?;
+        conn.execute_batch(&sql)?;
+        conn.execute_batch("COMMIT")?;
+        row.floor.push(started.elapsed());
+        row.samples.push(retort_upgrade(&set, dir, run)?);
+    }
+    Ok(row)
 }
 
 fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<Duration> {

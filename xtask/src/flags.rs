@@ -65,6 +65,9 @@ pub struct BenchFlags {
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// Statements in the one-section figure (single-row INSERTs; 0 skips it).
+    #[arg(long, default_value_t = 100_000)]
+    pub statements: usize,
     /// Also write the table as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
