@@ -311,6 +311,10 @@ impl Error {
             ),
             Error::Statement { revision, direction, file, line, cause, transactional, kept, done, untracked } => {
                 let mut help = match (transactional, kept.is_empty()) {
+                    (true, _) if *cause == StatementCause::LeftTransaction => format!(
+                        "the statements of {revision} before this one ran in the transaction it ended, so they may be committed without a history row: `verify` the database and undo them (or restore a backup); applied before it in this run: {}",
+                        revs(done)
+                    ),
                     (true, _) | (false, true) => {
                         format!("nothing of {revision} was kept; applied before it in this run: {}", revs(done))
                     }
