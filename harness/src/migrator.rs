@@ -361,37 +361,24 @@ impl Migrator {
     ) -> Result<(Duration, Vec<Access>)> {
         let conn = run.conn;
         let transactional = m.transaction == TransactionMode::PerMigration;
-        let mode = if transactional { Mode::InTransaction } else { Mode::Autocommit };
         let started = Instant::now();
-        run.watch.take();
-        run.watch.set_policy(Policy::UserSql { transactional });
-        let result = run_section(conn, section, mode);
-        run.watch.set_policy(Policy::Retort);
-        run.settings_dirty.set(run.settings_dirty.get() | run.watch.take_settings_changed());
-        let refusal = run.watch.take_refusal();
-        let touched = run.watch.take();
-        if let Err(e) = result {
-            let cause = match (refusal, e.failure) {
-                (Some(refusal), _) => StatementCause::Refused(refusal),
-                (None, Failure::LeftTransaction) => StatementCause::LeftTransaction,
-                (None, Failure::Sql { file_problem: Some(problem), .. }) => {
-                    return Err(Error::Database { path: db_path(conn), problem });
-                }
-                (None, Failure::Sql { message, .. }) => StatementCause::Sql(message),
-            };
-            let untracked = direction == Direction::Up && run.untracked;
-            return Err(Error::Statement {
-                revision: m.revision,
-                direction,
-                file: m.file.clone(),
-                line: e.line,
-                cause,
-                transactional,
-                kept: e.kept,
-                done: done.to_vec(),
-                untracked,
-            });
-        }
+        let touched = match run.run_user_sql(section, transactional)? {
+            Ok(touched) => touched,
+            Err(FailedSql { line, cause, kept }) => {
+                let untracked = direction == Direction::Up && run.untracked;
+                return Err(Error::Statement {
+                    revision: m.revision,
+                    direction,
+                    file: m.file.clone(),
+                    line,
+                    cause,
+                    transactional,
+                    kept,
+                    done: done.to_vec(),
+                    untracked,
+                });
+            }
+        };
         let mismatches = foreign_keys::mismatches_after(conn, &touched)?;
         if !mismatches.is_empty() {
             return Err(Error::ForeignKeyMismatch {
@@ -522,6 +509,13 @@ impl Migrator {
     }
 }
 
+/// Where and why migration or populate SQL stopped.
+struct FailedSql {
+    line: usize,
+    cause: StatementCause,
+    kept: Vec<(usize, String)>,
+}
+
 /// A migrator working on one connection: see `Migrator::session`.
 #[derive(Debug)]
 pub struct Session<'c> {
@@ -555,23 +549,10 @@ impl Session<'_> {
         let populate_error = |line, cause| Error::Populate { file: script.file.clone(), line, cause };
         let result = self.write(
             || {
-                self.watch.take();
-                self.watch.set_policy(Policy::UserSql { transactional: true });
-                let result = run_section(self.conn, &script.sql, Mode::InTransaction);
-                self.watch.set_policy(Policy::Retort);
-                let refusal = self.watch.take_refusal();
-                let touched = self.watch.take();
-                if let Err(e) = result {
-                    let cause = match (refusal, e.failure) {
-                        (Some(refusal), _) => StatementCause::Refused(refusal),
-                        (None, Failure::LeftTransaction) => StatementCause::LeftTransaction,
-                        (None, Failure::Sql { file_problem: Some(problem), .. }) => {
-                            return Err(Error::Database { path: db_path(self.conn), problem });
-                        }
-                        (None, Failure::Sql { message, .. }) => StatementCause::Sql(message),
-                    };
-                    return Err(populate_error(e.line, cause));
-                }
+                let touched = match self.run_user_sql(&script.sql, true)? {
+                    Ok(touched) => touched,
+                    Err(failed) => return Err(populate_error(failed.line, failed.cause)),
+                };
                 let violations = foreign_keys::violations_after(self.conn, &touched)?;
                 if let Some(v) = violations.first() {
                     let cause = StatementCause::Sql(format!("the script leaves foreign key violations: {v}"));
@@ -581,8 +562,30 @@ impl Session<'_> {
             },
             &name,
         );
-        self.settings_dirty.set(self.settings_dirty.get() | self.watch.take_settings_changed());
         result.map_err(|e| not_writable(self.conn, e))
+    }
+
+    /// Runs migration or populate SQL under the authorizer's guard: what it touched, or where
+    /// and why it stopped. An error about the database file itself is the outer error.
+    fn run_user_sql(&self, section: &Section, transactional: bool) -> Result<Result<Vec<Access>, FailedSql>> {
+        let mode = if transactional { Mode::InTransaction } else { Mode::Autocommit };
+        self.watch.take();
+        self.watch.set_policy(Policy::UserSql { transactional });
+        let result = run_section(self.conn, section, mode);
+        self.watch.set_policy(Policy::Retort);
+        self.settings_dirty.set(self.settings_dirty.get() | self.watch.take_settings_changed());
+        let refusal = self.watch.take_refusal();
+        let touched = self.watch.take();
+        let Err(e) = result else { return Ok(Ok(touched)) };
+        let cause = match (refusal, e.failure) {
+            (Some(refusal), _) => StatementCause::Refused(refusal),
+            (None, Failure::LeftTransaction) => StatementCause::LeftTransaction,
+            (None, Failure::Sql { file_problem: Some(problem), .. }) => {
+                return Err(Error::Database { path: db_path(self.conn), problem });
+            }
+            (None, Failure::Sql { message, .. }) => StatementCause::Sql(message),
+        };
+        Ok(Err(FailedSql { line: e.line, cause, kept: e.kept }))
     }
 
     /// Removes the authorizer and restores the connection's settings.
