@@ -264,7 +264,7 @@ fn only_comments(sql: &str) -> bool {
 }
 
 /// Statement verbs that open, end or nest a transaction.
-const TRANSACTION_VERBS: [&str; 6] = ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"];
+pub const TRANSACTION_VERBS: [&str; 6] = ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"];
 
 /// The statements of `section` that control transactions: (file line, verb). In a migration that
 /// runs in Retort's transaction they would commit or roll back part of the step on their own.

@@ -174,7 +174,7 @@ fn end_of(sql: &str, cursor: usize, start: usize, text: Option<String>) -> usize
 
 fn is_transaction_control(text: &str) -> bool {
     let word: String = text.chars().take_while(char::is_ascii_alphabetic).collect::<String>().to_ascii_uppercase();
-    ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"].contains(&word.as_str())
+    retort_build::migration::TRANSACTION_VERBS.contains(&word.as_str())
 }
 
 /// A statement's first line, shortened for a message.
