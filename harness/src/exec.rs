@@ -122,7 +122,7 @@ pub fn run_section(conn: &Connection, section: &Section, mode: Mode) -> Result<u
                 }
             }
         };
-        cursor = end_of(sql, from, start, stmt.expanded_sql());
+        cursor = end_of(sql, from, window_end, stmt.expanded_sql());
         let mut rows = stmt.raw_query();
         loop {
             match rows.next() {
@@ -161,15 +161,15 @@ fn after_empty_statements(sql: &str, from: usize) -> usize {
     }
 }
 
-/// Where the statement that SQLite prepared from `sql[cursor..]` ends. SQLite's text of a
-/// statement runs from where preparing started to its tail, so it is normally found at `cursor`
-/// itself; a statement with bound parameters reads differently, and is then split by Retort's
-/// own splitter from its first token.
-fn end_of(sql: &str, cursor: usize, start: usize, text: Option<String>) -> usize {
-    if let Some(text) = text.filter(|t| !t.is_empty() && sql[cursor..].starts_with(t.as_str())) {
-        return cursor + text.len();
+/// Where the statement that SQLite prepared from the window `sql[from..window_end]` ends.
+/// SQLite's text of a statement runs from where preparing started to its tail, so it is normally
+/// found at `from` itself; a statement with bound parameters reads differently, and then ends
+/// where Retort's splitter said it would, the window's end.
+fn end_of(sql: &str, from: usize, window_end: usize, text: Option<String>) -> usize {
+    match text.filter(|t| !t.is_empty() && sql[from..window_end].starts_with(t.as_str())) {
+        Some(text) => from + text.len(),
+        None => window_end,
     }
-    split_statements(&sql[start..]).first().map_or(sql.len(), |s| start + s.text.len())
 }
 
 fn is_transaction_control(text: &str) -> bool {
@@ -266,6 +266,16 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(names, ["also_kept", "kept"]);
+    }
+
+    #[test]
+    fn a_statement_whose_text_sqlite_rewrites_still_ends_where_it_ends() {
+        // An unbound parameter reads as NULL in SQLite's expanded text.
+        let conn = Connection::open_in_memory().unwrap();
+        let sql = "CREATE TABLE a (x);\nINSERT INTO a VALUES (?);\n\nSELECT * FROM nope;";
+        let e = run_section(&conn, &section(sql), Mode::Autocommit).unwrap_err();
+        assert_eq!(e.line, 13);
+        assert_eq!(e.kept.len(), 2);
     }
 
     #[test]

@@ -313,9 +313,7 @@ impl Migrator {
         let m = self.migration(rev)?;
         let conn = run.conn;
         let section = self.section(m, direction)?;
-        if run.settings_dirty.take() {
-            run.settings.reassert(conn)?;
-        }
+        run.reassert_settings()?;
         let transactional = m.transaction == TransactionMode::PerMigration;
         let skipped = || Step {
             revision: m.revision,
@@ -542,9 +540,7 @@ impl Session<'_> {
     /// Runs a populate script in one transaction under the same guard as migration SQL: on any
     /// error nothing of it is kept.
     pub fn populate(&mut self, script: &retort_build::populate::PopulateScript) -> Result<()> {
-        if self.settings_dirty.take() {
-            self.settings.reassert(self.conn)?;
-        }
+        self.reassert_settings()?;
         let name = script.file.display().to_string();
         let populate_error = |line, cause| Error::Populate { file: script.file.clone(), line, cause };
         let result = self.write(
@@ -563,6 +559,15 @@ impl Session<'_> {
             &name,
         );
         result.map_err(|e| not_writable(self.conn, e))
+    }
+
+    /// Puts the pinned settings back if the last SQL assigned any; outside a transaction, since
+    /// SQLite ignores `PRAGMA foreign_keys` inside one.
+    fn reassert_settings(&self) -> Result<()> {
+        if self.settings_dirty.take() {
+            self.settings.reassert(self.conn)?;
+        }
+        Ok(())
     }
 
     /// Runs migration or populate SQL under the authorizer's guard: what it touched, or where
