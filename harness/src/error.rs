@@ -129,6 +129,9 @@ pub enum Error {
     MalformedHistory(Vec<String>),
     /// A target that cannot be used.
     Target(String),
+    /// A library call the caller made in a state it does not accept (a program error, not the
+    /// user's).
+    Misuse(String),
     /// A downgrade path crosses an irreversible migration.
     Irreversible {
         /// The revision.
@@ -304,6 +307,7 @@ impl Error {
                 Some("`stamp` the database to the revision its schema is at; it rewrites the history".into()),
             ),
             Error::Target(message) => (message.clone(), None, None),
+            Error::Misuse(message) => (message.clone(), None, None),
             Error::Irreversible { revision, file, reason } => (
                 format!("cannot downgrade through {revision}: it is irreversible ({reason})"),
                 at(file, 1),

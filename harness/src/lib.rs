@@ -6,6 +6,7 @@ mod backup;
 mod embedded;
 mod error;
 mod exec;
+pub mod fingerprint;
 mod foreign_keys;
 #[cfg(feature = "harness")]
 pub mod harness;

@@ -22,7 +22,7 @@ use crate::exec::{Failure, Mode, run_section};
 use crate::foreign_keys;
 use crate::history::{self, Applied};
 use crate::settings::Settings;
-use crate::watch::{Access, Policy, Watch};
+use crate::watch::{Access, Footprint, Policy, Watch};
 use crate::{Migrations, Target};
 
 /// Up or down.
@@ -58,6 +58,8 @@ pub struct Step {
     pub skipped: bool,
     /// What its statements touched, as SQLite's authorizer saw it.
     pub touched: Vec<Access>,
+    /// What its statements did to the schema and beyond the rows (for schema reads and proofs).
+    pub footprint: Footprint,
 }
 
 /// What a run did.
@@ -309,12 +311,25 @@ impl Migrator {
         })
     }
 
-    fn step(&self, run: &mut Session<'_>, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
+    fn step(
+        &self,
+        run: &mut Session<'_>,
+        rev: &RevisionId,
+        direction: Direction,
+        done: &[RevisionId],
+        boundary: Boundary,
+    ) -> Result<Step> {
         let m = self.migration(rev)?;
         let conn = run.conn;
         let section = self.section(m, direction)?;
         run.reassert_settings()?;
         let transactional = m.transaction == TransactionMode::PerMigration;
+        if !transactional && boundary == Boundary::Caller {
+            return Err(Error::Misuse(format!(
+                "{} says `Transaction: none`, so it cannot run inside the caller's transaction",
+                m.revision
+            )));
+        }
         let skipped = || Step {
             revision: m.revision,
             direction,
@@ -322,6 +337,7 @@ impl Migrator {
             transactional,
             skipped: true,
             touched: Vec::new(),
+            footprint: Footprint::default(),
         };
         if !transactional {
             // Outside a transaction nothing can be re-checked atomically: such a migration is
@@ -330,23 +346,35 @@ impl Migrator {
             if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
                 return Ok(skipped());
             }
-            let (duration, touched) = self.execute(run, m, section, direction, done)?;
+            let (duration, touched, footprint) = self.execute(run, m, section, direction, done)?;
             run.write(|| self.record(conn, m, direction, duration), &m.revision)?;
-            return Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched });
+            return Ok(Step {
+                revision: m.revision,
+                direction,
+                duration,
+                transactional,
+                skipped: false,
+                touched,
+                footprint,
+            });
         }
-        run.write(
-            || {
-                run.ensure_history_in_transaction(direction)?;
-                if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
-                    return Ok(skipped());
-                }
-                let (duration, touched) = self.execute(run, m, section, direction, done)?;
-                self.record(conn, m, direction, duration)?;
-                Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched })
-            },
-            &m.revision,
-        )
-        .inspect(|_| run.history_ready |= direction == Direction::Up)
+        let body = || {
+            run.ensure_history_in_transaction(direction)?;
+            if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
+                return Ok(skipped());
+            }
+            let (duration, touched, footprint) = self.execute(run, m, section, direction, done)?;
+            self.record(conn, m, direction, duration)?;
+            Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched, footprint })
+        };
+        let result = match boundary {
+            Boundary::Own => run.write(body, &m.revision),
+            Boundary::Caller if conn.is_autocommit() => {
+                Err(Error::Misuse(format!("{} cannot run inside the caller's transaction: none is open", m.revision)))
+            }
+            Boundary::Caller => body(),
+        };
+        result.inspect(|_| run.history_ready |= direction == Direction::Up)
     }
 
     fn execute(
@@ -356,12 +384,12 @@ impl Migrator {
         section: &Section,
         direction: Direction,
         done: &[RevisionId],
-    ) -> Result<(Duration, Vec<Access>)> {
+    ) -> Result<(Duration, Vec<Access>, Footprint)> {
         let conn = run.conn;
         let transactional = m.transaction == TransactionMode::PerMigration;
         let started = Instant::now();
-        let touched = match run.run_user_sql(section, transactional)? {
-            Ok(touched) => touched,
+        let (touched, mut footprint) = match run.run_user_sql(section, transactional)? {
+            Ok(done) => done,
             Err(FailedSql { line, cause, kept }) => {
                 let untracked = direction == Direction::Up && run.untracked;
                 return Err(Error::Statement {
@@ -397,7 +425,8 @@ impl Migrator {
                 done: done.to_vec(),
             });
         }
-        Ok((started.elapsed(), touched))
+        footprint.note_text(&section.sql);
+        Ok((started.elapsed(), touched, footprint))
     }
 
     fn record(&self, conn: &Connection, m: &Migration, direction: Direction, duration: Duration) -> Result<()> {
@@ -507,6 +536,15 @@ impl Migrator {
     }
 }
 
+/// Who owns the transaction a transactional step runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Boundary {
+    /// The step begins and commits (or rolls back) its own.
+    Own,
+    /// The caller opened one and ends it.
+    Caller,
+}
+
 /// Where and why migration or populate SQL stopped.
 struct FailedSql {
     line: usize,
@@ -534,7 +572,23 @@ impl Session<'_> {
     pub fn step(&mut self, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
         let migrator = self.migrator;
         let conn = self.conn;
-        migrator.step(self, rev, direction, done).map_err(|e| not_writable(conn, e))
+        migrator.step(self, rev, direction, done, Boundary::Own).map_err(|e| not_writable(conn, e))
+    }
+
+    /// Runs one transactional migration inside the transaction the caller opened, history row
+    /// included, without committing: the caller commits or rolls back (the harness rolls back
+    /// to return to the state before, exactly). Refuses a `Transaction: none` migration and a
+    /// connection with no open transaction.
+    pub fn step_in_open_transaction(&mut self, rev: &RevisionId, direction: Direction) -> Result<Step> {
+        let migrator = self.migrator;
+        let conn = self.conn;
+        migrator.step(self, rev, direction, &[], Boundary::Caller).map_err(|e| not_writable(conn, e))
+    }
+
+    /// Puts the pinned settings back now if the last SQL assigned any (the harness calls it
+    /// before opening a transaction of its own, since `PRAGMA foreign_keys` is ignored inside one).
+    pub fn settle(&self) -> Result<()> {
+        self.reassert_settings()
     }
 
     /// Runs a populate script in one transaction under the same guard as migration SQL: on any
@@ -546,7 +600,7 @@ impl Session<'_> {
         let result = self.write(
             || {
                 let touched = match self.run_user_sql(&script.sql, true)? {
-                    Ok(touched) => touched,
+                    Ok((touched, _)) => touched,
                     Err(failed) => return Err(populate_error(failed.line, failed.cause)),
                 };
                 let violations = foreign_keys::violations_after(self.conn, &touched)?;
@@ -572,16 +626,22 @@ impl Session<'_> {
 
     /// Runs migration or populate SQL under the authorizer's guard: what it touched, or where
     /// and why it stopped. An error about the database file itself is the outer error.
-    fn run_user_sql(&self, section: &Section, transactional: bool) -> Result<Result<Vec<Access>, FailedSql>> {
+    fn run_user_sql(
+        &self,
+        section: &Section,
+        transactional: bool,
+    ) -> Result<Result<(Vec<Access>, Footprint), FailedSql>> {
         let mode = if transactional { Mode::InTransaction } else { Mode::Autocommit };
         self.watch.take();
+        self.watch.take_footprint();
         self.watch.set_policy(Policy::UserSql { transactional });
         let result = run_section(self.conn, section, mode);
         self.watch.set_policy(Policy::Retort);
         self.settings_dirty.set(self.settings_dirty.get() | self.watch.take_settings_changed());
         let refusal = self.watch.take_refusal();
         let touched = self.watch.take();
-        let Err(e) = result else { return Ok(Ok(touched)) };
+        let footprint = self.watch.take_footprint();
+        let Err(e) = result else { return Ok(Ok((touched, footprint))) };
         let cause = match (refusal, e.failure) {
             (Some(refusal), _) => StatementCause::Refused(refusal),
             (None, Failure::LeftTransaction) => StatementCause::LeftTransaction,

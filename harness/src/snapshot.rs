@@ -6,7 +6,7 @@
 //! case and whitespace never count; column order, types, defaults and constraints always do.
 //! `retort_history` and `sqlite_*` objects are left out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -132,11 +132,6 @@ impl Schema {
         SchemaCache::default().read(conn)
     }
 
-    fn from_unsorted(mut objects: Vec<Arc<Object>>) -> Schema {
-        objects.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-        Schema { objects }
-    }
-
     /// True when there are no objects.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
@@ -196,64 +191,236 @@ impl fmt::Display for Schema {
     }
 }
 
-/// Reads schemas repeatedly, re-inspecting only the objects whose `sqlite_schema` text changed
-/// since the last read (SQLite rewrites that text on every change to the object, including
-/// ADD, RENAME and DROP COLUMN and the rewrites a rename causes in indexes, views and triggers).
+/// One `sqlite_schema` row as the cache last read it.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// `tbl_name`, lower-cased.
+    table: String,
+    /// The row's SQL text.
+    sql: String,
+    /// The objects it stands for (a table brings its auto-indexes).
+    objects: Vec<Arc<Object>>,
+    /// False when the objects depend on another row too (a bare `REFERENCES t` takes `t`'s key).
+    cacheable: bool,
+}
+
+/// Reads schemas repeatedly, re-inspecting only the objects that changed.
+///
+/// `read` scans `sqlite_schema` and re-inspects the rows whose text changed (SQLite rewrites
+/// that text on every change to the object, including ADD, RENAME and DROP COLUMN and the
+/// rewrites a rename causes in indexes, views and triggers) and every index of a table that
+/// changed (an index's key collation comes from its table's column, not from its own text).
+/// `read_after` reads only the rows a step's `Footprint` names, when nothing it did can have
+/// rewritten other rows (no rename, no `VACUUM`); otherwise it is `read`.
+///
+/// A trial (`begin_trial` … `rollback_trial`) records what the reads change, so that after the
+/// database is rolled back the cache is too, without reading anything.
 #[derive(Debug, Default)]
 pub struct SchemaCache {
-    /// `type NUL name` -> (sql text, objects, the read that last saw it).
-    entries: HashMap<String, (String, Vec<Arc<Object>>, u64)>,
-    generation: u64,
-    key: String,
+    /// `type NUL name` -> the row.
+    entries: HashMap<String, Entry>,
+    /// The schema as of the last read, sorted as `Schema` is.
+    current: Vec<Arc<Object>>,
+    /// Tables (lower-cased) whose definition was added, changed or removed by the last read.
+    changed: BTreeSet<String>,
+    /// While a trial runs: the entries as they were before it changed them, oldest first.
+    undo: Option<Vec<(String, Option<Entry>)>>,
+    /// The full reads made since the cache was created (for tests and the benchmark).
+    full_reads: u64,
+}
+
+/// A row of `sqlite_schema`.
+struct Row {
+    kind: String,
+    name: String,
+    table: String,
+    sql: String,
 }
 
 impl SchemaCache {
-    /// The schema of the `main` database of `conn`.
+    /// The schema of the `main` database of `conn`, scanning all of `sqlite_schema`.
     pub fn read(&mut self, conn: &Connection) -> Result<Schema> {
-        let ctx = || Error::sqlite("cannot read the schema (sqlite_schema)");
-        self.generation += 1;
-        let generation = self.generation;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
-                 WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'",
-            )
-            .map_err(ctx())?;
-        let mut rows = stmt.query([]).map_err(ctx())?;
-        let mut objects: Vec<Arc<Object>> = Vec::with_capacity(self.entries.len() + 8);
-        // Rows whose text changed are read after the scan, so no statement is open meanwhile.
-        let mut changed: Vec<(String, String, String, String)> = Vec::new();
-        while let Some(row) = rows.next().map_err(ctx())? {
-            let text = |i: usize| row.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten()).unwrap_or("");
-            let (kind, name, sql) = (text(0), text(1), text(3));
-            self.key.clear();
-            self.key.push_str(kind);
-            self.key.push('\0');
-            self.key.push_str(name);
-            match self.entries.get_mut(self.key.as_str()) {
-                Some((cached, found, seen)) if cached == sql => {
-                    *seen = generation;
-                    objects.extend(found.iter().cloned());
-                }
-                _ => changed.push((kind.to_string(), name.to_string(), text(2).to_string(), sql.to_string())),
+        self.full_reads += 1;
+        let rows = schema_rows(conn, None)?;
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(rows.len());
+        let mut stale = Vec::new();
+        for row in &rows {
+            let key = entry_key(&row.kind, &row.name);
+            if !self.entries.get(&key).is_some_and(|e| e.cacheable && e.sql == row.sql) {
+                stale.push(key.clone());
             }
+            seen.insert(key);
         }
-        drop(rows);
-        drop(stmt);
-        for (kind, name, table, sql) in changed {
-            let (found, cacheable) = read_object(conn, &kind, &name, &table, &sql)?;
-            let found: Vec<Arc<Object>> = found.into_iter().map(Arc::new).collect();
-            objects.extend(found.iter().cloned());
-            let key = format!("{kind}\0{name}");
-            if cacheable {
-                self.entries.insert(key, (sql, found, generation));
-            } else {
-                self.entries.remove(&key);
-            }
-        }
-        self.entries.retain(|_, (_, _, seen)| *seen == generation);
-        Ok(Schema::from_unsorted(objects))
+        let gone: Vec<String> = self.entries.keys().filter(|k| !seen.contains(*k)).cloned().collect();
+        self.apply(conn, rows, stale, gone)
     }
+
+    /// The schema after a step with `footprint`: only the rows it names are read when nothing
+    /// it did can have changed others.
+    pub fn read_after(&mut self, conn: &Connection, footprint: &crate::watch::Footprint) -> Result<Schema> {
+        if footprint.renames || footprint.vacuumed || self.entries.is_empty() && self.full_reads == 0 {
+            return self.read(conn);
+        }
+        let mut names: BTreeSet<String> = footprint.objects.clone();
+        // Rows that depend on other rows are re-read whatever changed.
+        names.extend(self.entries.values().filter(|e| !e.cacheable).map(|e| e.table.clone()));
+        if names.is_empty() {
+            self.changed.clear();
+            return Ok(Schema { objects: self.current.clone() });
+        }
+        let rows = schema_rows(conn, Some(&names))?;
+        let present: std::collections::HashSet<String> = rows.iter().map(|r| entry_key(&r.kind, &r.name)).collect();
+        // Every cached row the footprint names is either read again or gone.
+        let named: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| names.contains(&e.table))
+            .map(|(k, _)| k.clone())
+            .chain(rows.iter().map(|r| entry_key(&r.kind, &r.name)))
+            .collect();
+        let gone: Vec<String> = named.iter().filter(|k| !present.contains(*k)).cloned().collect();
+        let stale: Vec<String> = rows
+            .iter()
+            .filter(|r| !self.entries.get(&entry_key(&r.kind, &r.name)).is_some_and(|e| e.cacheable && e.sql == r.sql))
+            .map(|r| entry_key(&r.kind, &r.name))
+            .collect();
+        self.apply(conn, rows, stale, gone)
+    }
+
+    /// Tables (lower-cased) whose definition the last read found added, changed or removed.
+    pub fn changed_tables(&self) -> &BTreeSet<String> {
+        &self.changed
+    }
+
+    /// How many reads scanned all of `sqlite_schema`.
+    pub fn full_reads(&self) -> u64 {
+        self.full_reads
+    }
+
+    /// Starts recording what reads change, for `rollback_trial`.
+    pub fn begin_trial(&mut self) {
+        self.undo = Some(Vec::new());
+    }
+
+    /// Puts the cache back as it was at `begin_trial` (the database was rolled back).
+    pub fn rollback_trial(&mut self) {
+        let Some(undo) = self.undo.take() else { return };
+        for (key, old) in undo.into_iter().rev() {
+            self.set(key, old);
+        }
+        self.changed.clear();
+    }
+
+    /// Keeps what the trial's reads found (the database kept the trial's changes).
+    pub fn end_trial(&mut self) {
+        self.undo = None;
+    }
+
+    /// Replaces the entry under `key`, keeping `current` in step and recording the old one.
+    fn set(&mut self, slot: String, entry: Option<Entry>) {
+        let old = match entry {
+            Some(e) => {
+                for o in &e.objects {
+                    let at = self.current.partition_point(|c| key(c) < key(o));
+                    self.current.insert(at, Arc::clone(o));
+                }
+                self.entries.insert(slot.clone(), e)
+            }
+            None => self.entries.remove(&slot),
+        };
+        if let Some(old) = &old {
+            for o in &old.objects {
+                let from = self.current.partition_point(|c| key(c) < key(o));
+                if let Some(i) = self.current[from..].iter().position(|c| Arc::ptr_eq(c, o)) {
+                    self.current.remove(from + i);
+                }
+            }
+        }
+        if let Some(undo) = &mut self.undo {
+            undo.push((slot, old));
+        }
+    }
+
+    /// Re-reads the `stale` rows (and every index of a table that changed), drops the `gone`
+    /// ones.
+    fn apply(&mut self, conn: &Connection, rows: Vec<Row>, stale: Vec<String>, gone: Vec<String>) -> Result<Schema> {
+        self.changed.clear();
+        let table_of = |entries: &HashMap<String, Entry>, key: &str| {
+            entries.get(key).filter(|_| key.starts_with("table\0")).map(|e| e.table.clone())
+        };
+        for key in &gone {
+            if let Some(t) = table_of(&self.entries, key) {
+                self.changed.insert(t);
+            }
+            self.set(key.clone(), None);
+        }
+        let mut stale: std::collections::HashSet<String> = stale.into_iter().collect();
+        for row in rows.iter().filter(|r| r.kind == "table" && stale.contains(&entry_key(&r.kind, &r.name))) {
+            self.changed.insert(row.name.to_ascii_lowercase());
+        }
+        // An index takes its key collations from its table: re-read it when the table changed.
+        for row in rows.iter().filter(|r| r.kind == "index" && self.changed.contains(&r.table.to_ascii_lowercase())) {
+            stale.insert(entry_key(&row.kind, &row.name));
+        }
+        for row in rows {
+            let key = entry_key(&row.kind, &row.name);
+            if !stale.contains(&key) {
+                continue;
+            }
+            let (found, cacheable) = read_object(conn, &row.kind, &row.name, &row.table, &row.sql)?;
+            let objects = found.into_iter().map(Arc::new).collect();
+            let entry = Entry { table: row.table.to_ascii_lowercase(), sql: row.sql, objects, cacheable };
+            self.set(key.clone(), None);
+            self.set(key, Some(entry));
+        }
+        Ok(Schema { objects: self.current.clone() })
+    }
+}
+
+fn entry_key(kind: &str, name: &str) -> String {
+    format!("{kind}\0{}", name.to_ascii_lowercase())
+}
+
+/// `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The rows of `sqlite_schema` (all, or those whose name or table is in `names`), without
+/// SQLite's own and the history table.
+fn schema_rows(conn: &Connection, names: Option<&BTreeSet<String>>) -> Result<Vec<Row>> {
+    let ctx = || Error::sqlite("cannot read the schema (sqlite_schema)");
+    const ALL: &str = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
+                       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'";
+    const NAMED: &str = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
+                         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history' \
+                         AND (lower(name) IN (SELECT value FROM json_each(?1)) \
+                              OR lower(tbl_name) IN (SELECT value FROM json_each(?1)))";
+    let text = |row: &rusqlite::Row<'_>, i: usize| -> String {
+        row.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten()).unwrap_or("").to_string()
+    };
+    let map = |row: &rusqlite::Row<'_>| {
+        Ok(Row { kind: text(row, 0), name: text(row, 1), table: text(row, 2), sql: text(row, 3) })
+    };
+    match names {
+        None => conn.prepare_cached(ALL).and_then(|mut s| s.query_map([], map)?.collect()),
+        Some(names) => {
+            let list = format!("[{}]", names.iter().map(|n| json_string(n)).collect::<Vec<_>>().join(","));
+            conn.prepare_cached(NAMED).and_then(|mut s| s.query_map([list], map)?.collect())
+        }
+    }
+    .map_err(ctx())
 }
 
 /// The objects one `sqlite_schema` row stands for (a table brings its auto-indexes), and whether
@@ -516,7 +683,7 @@ fn table_object(conn: &Connection, name: &str, sql: &str) -> Result<(Object, boo
     for ForeignKey { target, from, to, on_update, on_delete, matching } in fks.into_values() {
         let to: Vec<String> = if to.iter().any(Option::is_none) {
             cacheable = false;
-            primary_key_of(conn, &target)?
+            primary_key(conn, &target)?
         } else {
             to.into_iter().flatten().collect()
         };
@@ -554,7 +721,7 @@ fn table_options(sql: &str) -> (bool, bool) {
     (strict, without_rowid)
 }
 
-fn primary_key_of(conn: &Connection, table: &str) -> Result<Vec<String>> {
+fn primary_key(conn: &Connection, table: &str) -> Result<Vec<String>> {
     let mut stmt = conn
         .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
         .map_err(Error::sqlite(format!("cannot read table {table} (table_info)")))?;

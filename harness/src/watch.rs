@@ -9,6 +9,7 @@
 //! refusal is kept for the error message; writes SQLite makes to its own catalog (`sqlite_*`)
 //! are never recorded.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
@@ -51,6 +52,85 @@ pub struct Access {
     pub table: String,
     /// The trigger whose body does it, when not the statement itself.
     pub trigger: Option<String>,
+}
+
+/// Functions whose result can differ between two runs of the same statement on the same data.
+/// SQLite's date and time functions are listed whatever their arguments (`'now'` is the
+/// volatile case, but telling it apart is not worth the risk).
+pub const VOLATILE_FUNCTIONS: [&str; 15] = [
+    "random",
+    "randomblob",
+    "changes",
+    "total_changes",
+    "last_insert_rowid",
+    "date",
+    "time",
+    "datetime",
+    "julianday",
+    "unixepoch",
+    "strftime",
+    "timediff",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+];
+
+/// What a run of statements did to the schema and to the state beyond its tables' rows, as the
+/// authorizer saw it: the footprint incremental schema reads and the round trip's proof use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Lower-case names of the tables, indexes, views and triggers created, dropped or altered
+    /// in `main`, with the tables they belong to.
+    pub objects: BTreeSet<String>,
+    /// An `ALTER TABLE` ran (a rename rewrites the SQL of other objects that name the table or
+    /// column).
+    pub altered: bool,
+    /// `VACUUM` ran (it may renumber rows of tables without an `INTEGER PRIMARY KEY`).
+    pub vacuumed: bool,
+    /// Something in `temp` was created or dropped.
+    pub temp: bool,
+    /// A function of `VOLATILE_FUNCTIONS` was called (the first one).
+    pub volatile: Option<String>,
+    /// The SQL renames a table or column (`RENAME` appears in it; set by the caller from the
+    /// text, since the authorizer reports every `ALTER TABLE` alike).
+    pub renames: bool,
+    /// The SQL names a catalog table or pragma function (`sqlite_schema`, `pragma_table_list`,
+    /// …), whose row order is no part of the schema (set by the caller from the text).
+    pub reads_catalog: bool,
+}
+
+impl Footprint {
+    /// Sets what only the SQL text can tell: whether it renames, whether it reads the catalog.
+    pub fn note_text(&mut self, sql: &str) {
+        for t in retort_build::sql::tokenize(sql) {
+            if t.is("RENAME") {
+                self.renames = true;
+            }
+            // `PRAGMA table_info(t)` and friends return catalog rows too.
+            if t.is("PRAGMA") {
+                self.reads_catalog = true;
+            }
+            if let Some(name) = t.name() {
+                let name = name.to_ascii_lowercase();
+                if name.starts_with("sqlite_") || name.starts_with("pragma_") {
+                    self.reads_catalog = true;
+                }
+            }
+        }
+    }
+
+    /// Adds `other` to this footprint.
+    pub fn extend(&mut self, other: &Footprint) {
+        self.objects.extend(other.objects.iter().cloned());
+        self.altered |= other.altered;
+        self.vacuumed |= other.vacuumed;
+        self.temp |= other.temp;
+        self.renames |= other.renames;
+        self.reads_catalog |= other.reads_catalog;
+        if self.volatile.is_none() {
+            self.volatile.clone_from(&other.volatile);
+        }
+    }
 }
 
 /// Whose SQL is running, which decides what the authorizer records and refuses.
@@ -101,6 +181,7 @@ struct State {
     log: Vec<Access>,
     refusal: Option<Refusal>,
     settings_changed: bool,
+    footprint: Footprint,
 }
 
 /// An installed recorder and guard.
@@ -112,7 +193,13 @@ pub struct Watch {
 impl Watch {
     /// Installs the authorizer on `conn` (replacing any), in `Policy::Retort`.
     pub fn install(conn: &Connection) -> Watch {
-        let state = State { policy: Policy::Retort, log: Vec::new(), refusal: None, settings_changed: false };
+        let state = State {
+            policy: Policy::Retort,
+            log: Vec::new(),
+            refusal: None,
+            settings_changed: false,
+            footprint: Footprint::default(),
+        };
         let watch = Watch { state: Arc::new(Mutex::new(state)) };
         let shared = Arc::clone(&watch.state);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
@@ -150,6 +237,11 @@ impl Watch {
         std::mem::take(&mut self.lock().settings_changed)
     }
 
+    /// The footprint of the SQL run since the last call.
+    pub fn take_footprint(&self) -> Footprint {
+        std::mem::take(&mut self.lock().footprint)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -157,6 +249,7 @@ impl Watch {
 
 impl State {
     fn judge(&mut self, ctx: &AuthContext<'_>, transactional: bool) -> Authorization {
+        self.note_footprint(ctx);
         let (kind, table) = match ctx.action {
             AuthAction::Transaction { operation } if transactional => {
                 return self.refuse(Refusal::TransactionControl(verb(operation, None)));
@@ -219,6 +312,71 @@ impl State {
             }
         }
         Authorization::Allow
+    }
+
+    /// Records what `ctx` means for the schema and for the proof that a step is repeatable.
+    fn note_footprint(&mut self, ctx: &AuthContext<'_>) {
+        let in_main = ctx.database_name.is_none_or(|db| db == "main");
+        let fp = &mut self.footprint;
+        let mut object = |names: &[&str]| {
+            for name in names {
+                if !name.starts_with("sqlite_") {
+                    fp.objects.insert(name.to_ascii_lowercase());
+                }
+            }
+        };
+        match ctx.action {
+            AuthAction::CreateTable { table_name } | AuthAction::DropTable { table_name } if in_main => {
+                object(&[table_name]);
+            }
+            AuthAction::CreateIndex { index_name, table_name } | AuthAction::DropIndex { index_name, table_name }
+                if in_main =>
+            {
+                object(&[index_name, table_name]);
+            }
+            AuthAction::CreateTrigger { trigger_name, table_name }
+            | AuthAction::DropTrigger { trigger_name, table_name }
+                if in_main =>
+            {
+                object(&[trigger_name, table_name]);
+            }
+            AuthAction::CreateView { view_name } | AuthAction::DropView { view_name } if in_main => {
+                object(&[view_name]);
+            }
+            // SQLite passes a dropped column's name where the database name goes.
+            AuthAction::AlterTable { table_name, .. } => {
+                object(&[table_name]);
+                fp.altered = true;
+            }
+            AuthAction::CreateTempTable { .. }
+            | AuthAction::CreateTempIndex { .. }
+            | AuthAction::CreateTempTrigger { .. }
+            | AuthAction::CreateTempView { .. }
+            | AuthAction::DropTempTable { .. }
+            | AuthAction::DropTempIndex { .. }
+            | AuthAction::DropTempTrigger { .. }
+            | AuthAction::DropTempView { .. } => fp.temp = true,
+            AuthAction::CreateTable { .. }
+            | AuthAction::CreateIndex { .. }
+            | AuthAction::CreateTrigger { .. }
+            | AuthAction::CreateView { .. }
+            | AuthAction::DropTable { .. }
+            | AuthAction::DropIndex { .. }
+            | AuthAction::DropTrigger { .. }
+            | AuthAction::DropView { .. }
+                if ctx.database_name == Some("temp") =>
+            {
+                fp.temp = true;
+            }
+            AuthAction::Attach { filename: "" } => fp.vacuumed = true,
+            AuthAction::Function { function_name } if fp.volatile.is_none() => {
+                let name = function_name.to_ascii_lowercase();
+                if VOLATILE_FUNCTIONS.contains(&name.as_str()) {
+                    fp.volatile = Some(name);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn refuse(&mut self, refusal: Refusal) -> Authorization {

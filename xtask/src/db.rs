@@ -16,6 +16,7 @@ use crate::output::{self, DbError};
 pub fn db_error(error: Error) -> anyhow::Error {
     let code = match &error {
         Error::Target(_)
+        | Error::Misuse(_)
         | Error::Sqlite { .. }
         | Error::Io { .. }
         | Error::Backup { .. }

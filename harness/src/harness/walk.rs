@@ -1,10 +1,19 @@
-//! Step 5 of the harness: proptest random walks of upgrades and downgrades to random targets,
-//! including partial branch states. After every step the schema must equal the canonical schema
-//! of the applied set, built fresh in topological order. A failure reports the seed and the
-//! (shrunk) walk, so `--seed` replays it.
+//! Step 5 of the harness: proptest random walks over what the round trip did not cover.
+//!
+//! The round trip visits the states "first k revisions of the topological order" and proves
+//! every single step between consecutive ones, so on a linear graph every walk is a composition
+//! of proven steps and the walks have nothing to add. Where the order is not forced (between a
+//! branch point and the merge that joins it, or to the end when branches stay apart), other
+//! states exist: partial branch states, other orders of the same revisions. Each such stretch of
+//! the order is a *window*; a walk starts from a stored image of a round-trip state inside one
+//! window and makes random upgrades and downgrades to revisions of that window. After every
+//! move the migrator's applied set must be the one the graph says, and the schema must equal
+//! the canonical schema of that set: the round trip's own where it visited the set, else built
+//! once from the nearest stored image by applying the rest in topological order. A failure
+//! reports the seed and the (shrunk) walk with the revisions it targeted, so `--seed` replays it.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -12,129 +21,370 @@ use rusqlite::Connection;
 
 use retort_build::{MigrationSet, RevisionId};
 
+use super::roundtrip::{Keep, Prefix};
 use super::{Event, Finding};
 use crate::snapshot::{Schema, render_changes};
 use crate::{Direction, DowngradeOptions, Migrator, Target};
 
-/// One move of a walk: up to, or down to, the revision at an index of the order (base for a
-/// down past the end).
+/// Images kept per window, at most (its first and last state included).
+const IMAGES_PER_WINDOW: usize = 16;
+
+/// A stretch of the topological order where other orders are possible: indices `start..=end`.
+/// Its states are the ancestor-closed sets holding the first `start` revisions and nothing past
+/// `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Window {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The windows of `set`, in order (none for a linear graph).
+pub(super) fn windows(set: &MigrationSet) -> Vec<Window> {
+    let order = set.order();
+    let n = order.len();
+    let graph = set.graph();
+    let index: HashMap<RevisionId, usize> = order.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    let words = n.div_ceil(64);
+    // descendants[i]: bit j set when order[j] descends from order[i].
+    let mut descendants = vec![vec![0u64; words]; n];
+    for j in (0..n).rev() {
+        let rev = order[j];
+        for p in graph.parents(&rev).iter().chain(graph.depends_on(&rev)) {
+            let Some(&i) = index.get(p) else { continue };
+            let (lower, upper) = descendants.split_at_mut(j);
+            let (from, to) = (&upper[0], &mut lower[i]);
+            for (t, f) in to.iter_mut().zip(from) {
+                *t |= f;
+            }
+            to[j / 64] |= 1 << (j % 64);
+        }
+    }
+    let count = |bits: &[u64]| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+    // Index i is forced when order[i] is an ancestor of every later revision.
+    let forced: Vec<bool> = (0..n).map(|i| count(&descendants[i]) == n - 1 - i).collect();
+    let mut out: Vec<Window> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if forced[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && !forced[i] {
+            i += 1;
+        }
+        // The window closes at the first revision descending from all of it (a merge).
+        let mut common = vec![u64::MAX; words];
+        for d in &descendants[start..i] {
+            for (c, w) in common.iter_mut().zip(d) {
+                *c &= w;
+            }
+        }
+        let end = (i..n).find(|&j| common[j / 64] >> (j % 64) & 1 == 1).unwrap_or(n - 1);
+        match out.last_mut() {
+            Some(last) if last.end >= start => last.end = last.end.max(end),
+            _ => out.push(Window { start, end }),
+        }
+        i = i.max(start + 1);
+    }
+    out
+}
+
+/// The prefix states the walks over `windows` need the round trip to keep.
+pub(super) fn keep(windows: &[Window]) -> Keep {
+    let mut keep = Keep::default();
+    for w in windows {
+        let (first, last) = (w.start, w.end + 1);
+        keep.schemas.extend(first..=last);
+        let span = last - first;
+        let step = span.div_ceil(IMAGES_PER_WINDOW - 1).max(1);
+        keep.images.extend((first..=last).step_by(step));
+        keep.images.insert(last);
+    }
+    keep
+}
+
+/// What the walks covered.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Coverage {
+    /// Walks run.
+    pub walks: u32,
+    /// Windows walked in.
+    pub windows: usize,
+    /// Distinct states reached that the round trip did not visit.
+    pub branch_states: usize,
+    /// Moves made (each checked).
+    pub moves: usize,
+}
+
+/// One move of a walk: upgrade to, or downgrade to, a revision of the window (picked by index).
 #[derive(Clone, Copy, Debug)]
 enum Move {
     Up(usize),
     Down(usize),
 }
 
+/// A walk: which window, which stored state to start from, and the moves.
+#[derive(Clone, Debug)]
+struct Walk {
+    window: usize,
+    start: usize,
+    moves: Vec<Move>,
+}
+
 pub(super) fn run(
     set: &MigrationSet,
+    windows: &[Window],
+    prefixes: &BTreeMap<usize, Prefix>,
+    failed: &BTreeSet<RevisionId>,
     walks: u32,
     seed: Option<u64>,
     on_event: &mut dyn FnMut(Event<'_>),
-) -> Result<u32, Finding> {
+) -> Result<Coverage, Finding> {
+    let order = set.order();
+    // A window is walked when the round trip kept its states and passed all its revisions.
+    let usable: Vec<Window> = windows
+        .iter()
+        .copied()
+        .filter(|w| {
+            (w.start..=w.end + 1).all(|k| prefixes.contains_key(&k))
+                && prefixes.get(&w.start).is_some_and(|p| p.image.is_some())
+                && order[w.start..=w.end].iter().all(|r| !failed.contains(r))
+        })
+        .collect();
+    if usable.len() < windows.len() {
+        on_event(Event::Note {
+            verb: "Walking",
+            text: format!(
+                "{} of {} branch windows skipped: they hold a revision that failed above",
+                windows.len() - usable.len(),
+                windows.len()
+            ),
+        });
+    }
+    if usable.is_empty() {
+        return Ok(Coverage::default());
+    }
     let seed = seed.unwrap_or_else(|| {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
     });
     on_event(Event::Note {
         verb: "Walking",
-        text: format!("{walks} random walks, seed {seed} (replay with `--seed {seed}`)"),
+        text: format!(
+            "{walks} random walks in {} branch windows, seed {seed} (replay with `--seed {seed}`)",
+            usable.len()
+        ),
     });
-    let n = set.len();
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let config = Config { cases: walks, failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
-    let migrator = Migrator::new(set.clone());
-    let canonical: RefCell<HashMap<Vec<RevisionId>, Schema>> = RefCell::new(HashMap::new());
-    let moves = proptest::collection::vec(prop_oneof![(0..n).prop_map(Move::Up), (0..=n).prop_map(Move::Down)], 1..12);
-    let result = runner.run(&moves, |walk| {
-        let conn = Connection::open_in_memory().map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let order = set.order();
-        for (step, mv) in walk.iter().enumerate() {
-            let applied = migrator.state(&conn).map_err(|e| TestCaseError::fail(e.to_string()))?.applied;
-            let outcome = match *mv {
-                Move::Up(i) => migrator.upgrade(&conn, Target::Revision(order[i]), &mut |_| {}).map(drop),
-                Move::Down(i) => {
-                    let applied: Vec<RevisionId> = set.graph().sorted(applied.iter().copied());
-                    let target = if i >= n || applied.is_empty() {
-                        Target::Base
-                    } else {
-                        Target::Revision(applied[i % applied.len()])
-                    };
-                    migrator.downgrade(&conn, target, DowngradeOptions { backup: false }, &mut |_| {}).map(drop)
+    let walker = Walker { set, migrator: Migrator::new(set.clone()), prefixes, canonical: RefCell::default() };
+    let coverage = RefCell::new((BTreeSet::new(), 0usize));
+    let strategy = (
+        0..usable.len(),
+        0..IMAGES_PER_WINDOW,
+        proptest::collection::vec(
+            prop_oneof![(0..usize::MAX).prop_map(Move::Up), (0..usize::MAX).prop_map(Move::Down)],
+            1..8,
+        ),
+    )
+        .prop_map(|(window, start, moves)| Walk { window, start, moves });
+    let result = runner.run(&strategy, |walk| {
+        let mut trace = Vec::new();
+        walker.walk(usable[walk.window], &walk, &mut trace, &coverage).map_err(|reason| {
+            TestCaseError::fail(format!(
+                "walk: {}\n{reason}",
+                if trace.is_empty() { "(none)".into() } else { trace.join(" -> ") }
+            ))
+        })
+    });
+    let (states, moves) = coverage.into_inner();
+    let coverage = Coverage { walks, windows: usable.len(), branch_states: states.len(), moves };
+    let fail = |message: String| Finding {
+        revision: None,
+        direction: None,
+        check: "walks".into(),
+        message,
+        diff: None,
+        kept: None,
+    };
+    match result {
+        Ok(()) => Ok(coverage),
+        Err(TestError::Fail(reason, _)) => {
+            Err(fail(format!("a random walk failed (seed {seed}; replay with `--seed {seed}`)\n{reason}")))
+        }
+        Err(TestError::Abort(reason)) => Err(fail(format!("the walks stopped (seed {seed}): {reason}"))),
+    }
+}
+
+struct Walker<'a> {
+    set: &'a MigrationSet,
+    migrator: Migrator,
+    prefixes: &'a BTreeMap<usize, Prefix>,
+    /// Canonical schemas of the states the round trip did not visit, built once each.
+    canonical: RefCell<HashMap<Vec<RevisionId>, Schema>>,
+}
+
+impl Walker<'_> {
+    fn walk(
+        &self,
+        window: Window,
+        walk: &Walk,
+        trace: &mut Vec<String>,
+        coverage: &RefCell<(BTreeSet<Vec<RevisionId>>, usize)>,
+    ) -> Result<(), String> {
+        let order = self.set.order();
+        let graph = self.set.graph();
+        let starts: Vec<usize> = (window.start..=window.end + 1).filter(|k| self.prefixes[k].image.is_some()).collect();
+        let k = starts[walk.start % starts.len()];
+        let image = self.prefixes[&k].image.as_ref().ok_or("a stored image is missing")?;
+        let conn = image.open().map_err(|e| e.to_string())?;
+        let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
+        trace.push(format!("start at {}", at(&graph.heads_of(&applied))));
+        let in_window = &order[window.start..=window.end];
+        for mv in &walk.moves {
+            let (direction, target, expected) = match *mv {
+                Move::Up(i) => {
+                    let t = in_window[i % in_window.len()];
+                    let mut expected = applied.clone();
+                    expected.extend(graph.ancestors(&[t]));
+                    expected.insert(t);
+                    (Direction::Up, t, expected)
                 }
+                Move::Down(i) => {
+                    let candidates: Vec<RevisionId> =
+                        in_window.iter().copied().filter(|r| applied.contains(r)).collect();
+                    let Some(&t) = candidates.get(i % candidates.len().max(1)) else { continue };
+                    let gone = graph.descendants(&[t]);
+                    let expected: BTreeSet<RevisionId> = applied.difference(&gone).copied().collect();
+                    (Direction::Down, t, expected)
+                }
+            };
+            trace.push(format!("{direction} {target}"));
+            let outcome = match direction {
+                Direction::Up => self.migrator.upgrade(&conn, Target::Revision(target), &mut |_| {}).map(drop),
+                Direction::Down => self
+                    .migrator
+                    .downgrade(&conn, Target::Revision(target), DowngradeOptions { backup: false }, &mut |_| {})
+                    .map(drop),
             };
             match outcome {
                 Ok(()) => {}
                 // Irreversible migrations make some downgrades impossible; that is not a failure.
-                Err(crate::Error::Irreversible { .. }) => continue,
-                Err(e) => return Err(TestCaseError::fail(format!("step {}: {e}", step + 1))),
+                Err(crate::Error::Irreversible { .. }) => {
+                    trace.push("(refused: irreversible)".into());
+                    continue;
+                }
+                Err(e) => return Err(e.to_string()),
             }
-            let now = migrator.state(&conn).map_err(|e| TestCaseError::fail(e.to_string()))?.applied;
-            let actual = Schema::read(&conn).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let expected = canonical_schema(&migrator, &canonical, &now).map_err(TestCaseError::fail)?;
-            if actual != expected {
-                let at: Vec<String> = set.graph().heads_of(&now).iter().map(RevisionId::to_string).collect();
-                return Err(TestCaseError::fail(format!(
-                    "after step {} the database (at {}) differs from the canonical schema of its applied set:\n{}",
-                    step + 1,
-                    if at.is_empty() { "base".to_string() } else { at.join(", ") },
-                    render_changes(&expected.diff(&actual))
-                )));
+            let now = self.migrator.state(&conn).map_err(|e| e.to_string())?.applied;
+            if now != expected {
+                return Err(format!(
+                    "the database is at {}, but the graph says it should be at {}",
+                    at(&graph.heads_of(&now)),
+                    at(&graph.heads_of(&expected))
+                ));
+            }
+            applied = now;
+            let actual = Schema::read(&conn).map_err(|e| e.to_string())?;
+            let (canonical, visited) = self.canonical(&applied)?;
+            if actual != canonical {
+                return Err(format!(
+                    "the database (at {}) differs from the canonical schema of its applied set:\n{}",
+                    at(&graph.heads_of(&applied)),
+                    render_changes(&canonical.diff(&actual))
+                ));
+            }
+            let mut c = coverage.borrow_mut();
+            c.1 += 1;
+            if !visited {
+                c.0.insert(applied.iter().copied().collect());
             }
         }
         Ok(())
-    });
-    match result {
-        Ok(()) => Ok(walks),
-        Err(TestError::Fail(reason, walk)) => {
-            let order = set.order();
-            let moves: Vec<String> = walk
-                .iter()
-                .map(|m| match *m {
-                    Move::Up(i) => format!("upgrade {}", order[i]),
-                    Move::Down(i) if i >= n => "downgrade base".to_string(),
-                    Move::Down(i) => format!("downgrade to the applied revision #{i}"),
-                })
-                .collect();
-            Err(Finding {
-                revision: None,
-                direction: None,
-                check: "walks".into(),
-                message: format!(
-                    "a random walk failed (seed {seed}; replay with `--seed {seed}`)\nwalk: {}\n{reason}",
-                    moves.join(" -> ")
-                ),
-                diff: None,
-                kept: None,
-            })
+    }
+
+    /// The canonical schema of `applied`, and whether the round trip visited that state.
+    fn canonical(&self, applied: &BTreeSet<RevisionId>) -> Result<(Schema, bool), String> {
+        let order = self.set.order();
+        let k = applied.len();
+        if order[..k].iter().all(|r| applied.contains(r)) {
+            let prefix = self.prefixes.get(&k).ok_or("the round trip kept no schema for this state")?;
+            return Ok((prefix.schema.clone(), true));
         }
-        Err(TestError::Abort(reason)) => Err(Finding {
-            revision: None,
-            direction: None,
-            check: "walks".into(),
-            message: format!("the walks stopped (seed {seed}): {reason}"),
-            diff: None,
-            kept: None,
-        }),
+        let key: Vec<RevisionId> = applied.iter().copied().collect();
+        if let Some(schema) = self.canonical.borrow().get(&key) {
+            return Ok((schema.clone(), false));
+        }
+        // The longest visited state inside `applied` with an image, plus the rest in order.
+        let longest = order.iter().take_while(|r| applied.contains(r)).count();
+        let (&from, prefix) = self
+            .prefixes
+            .range(..=longest)
+            .rev()
+            .find(|(_, p)| p.image.is_some())
+            .ok_or("no stored image to build the state from")?;
+        let conn: Connection = prefix.image.as_ref().ok_or("no image")?.open().map_err(|e| e.to_string())?;
+        let rest = self.set.graph().sorted(applied.iter().copied().filter(|r| !order[..from].contains(r)));
+        self.migrator
+            .run(&conn, &rest, Direction::Up, &mut |_| {})
+            .map_err(|e| format!("building the canonical state failed: {e}"))?;
+        let schema = Schema::read(&conn).map_err(|e| e.to_string())?;
+        self.canonical.borrow_mut().insert(key, schema.clone());
+        Ok((schema, false))
     }
 }
 
-/// The schema of exactly `applied`, replayed on a fresh database in topological order (memoised).
-fn canonical_schema(
-    migrator: &Migrator,
-    memo: &RefCell<HashMap<Vec<RevisionId>, Schema>>,
-    applied: &BTreeSet<RevisionId>,
-) -> Result<Schema, String> {
-    let key: Vec<RevisionId> = applied.iter().copied().collect();
-    if let Some(schema) = memo.borrow().get(&key) {
-        return Ok(schema.clone());
+/// "base" or the heads of a state, for messages.
+fn at(heads: &[RevisionId]) -> String {
+    if heads.is_empty() {
+        "base".to_string()
+    } else {
+        heads.iter().map(RevisionId::to_string).collect::<Vec<_>>().join(" + ")
     }
-    let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-    let path = migrator.set().graph().sorted(applied.iter().copied());
-    migrator
-        .run(&conn, &path, Direction::Up, &mut |_| {})
-        .map_err(|e| format!("replaying the applied set failed: {e}"))?;
-    let schema = Schema::read(&conn).map_err(|e| e.to_string())?;
-    memo.borrow_mut().insert(key, schema.clone());
-    Ok(schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_of(edges: &[(&str, &[&str])]) -> MigrationSet {
+        let files: Vec<retort_build::SourceFile> = edges
+            .iter()
+            .map(|(tag, parents)| {
+                let rev = format!("{tag:0<12}");
+                let parents: Vec<String> = parents.iter().map(|p| format!("{p:0<12}")).collect();
+                let text = format!(
+                    "-- {tag}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: 2025-01-01T00:00:00Z\n--\n-- Tables affected:\n-- - t{tag}: created\n\n-- migrate:up\nCREATE TABLE t{tag} (x);\n\n-- migrate:down\nDROP TABLE t{tag};\n",
+                    parents.join(", ")
+                );
+                retort_build::SourceFile { display: format!("migrations/{rev}_{tag}.sql").into(), bytes: text.into_bytes() }
+            })
+            .collect();
+        MigrationSet::from_files(&files).unwrap()
+    }
+
+    #[test]
+    fn a_linear_chain_has_no_window() {
+        assert_eq!(windows(&set_of(&[("a", &[]), ("b", &["a"]), ("c", &["b"])])), []);
+    }
+
+    #[test]
+    fn a_fork_and_its_merge_make_one_window() {
+        // a -> (b, c) -> d -> e: order a, b, c, d, e; b is not forced (c does not descend
+        // from it), the window closes at the merge d.
+        let set = set_of(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b", "c"]), ("e", &["d"])]);
+        assert_eq!(windows(&set), [Window { start: 1, end: 3 }]);
+        let keep = keep(&windows(&set));
+        assert_eq!(keep.schemas, BTreeSet::from([1, 2, 3, 4]));
+        assert!(keep.images.contains(&1) && keep.images.contains(&4));
+    }
+
+    #[test]
+    fn unmerged_branches_stay_open_to_the_end() {
+        let set = set_of(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b"])]);
+        assert_eq!(windows(&set), [Window { start: 1, end: 3 }]);
+    }
 }

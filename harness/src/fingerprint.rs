@@ -1,0 +1,212 @@
+//! Fingerprints of what a database holds beyond its schema: each table's rows (a 128-bit
+//! order-independent digest over rowid and values), the order its triggers fire in, and the
+//! header settings a migration can change (`user_version`, `application_id`, `auto_vacuum`).
+//!
+//! The round trip uses them to prove that running `up` again after `down` would be redundant:
+//! when the state after `down` has the same schema and the same fingerprints as the state
+//! before `up`, the same deterministic SQL gives the same result (ARCHITECTURE.md, "A re-up is
+//! run only where it is not provably redundant").
+//!
+//! Guarantees: reading a fingerprint writes nothing; a table is read only when asked for, so
+//! the cost follows the tables a step touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+
+use crate::error::{Error, Result};
+
+/// SQLite's own tables that hold rows a migration can change without the authorizer naming them
+/// (AUTOINCREMENT counters, ANALYZE statistics): always fingerprinted.
+pub const INTERNAL_TABLES: [&str; 4] = ["sqlite_sequence", "sqlite_stat1", "sqlite_stat3", "sqlite_stat4"];
+
+/// One table's fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableFingerprint {
+    /// Number of rows.
+    pub rows: u64,
+    /// Wrapping sums of two independent 64-bit row hashes (rowid included).
+    pub digest: (u64, u64),
+    /// Its triggers, in the order SQLite fires them (creation order).
+    pub triggers: Vec<String>,
+}
+
+/// The header settings a migration can change.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Header {
+    /// `PRAGMA user_version`.
+    pub user_version: i64,
+    /// `PRAGMA application_id`.
+    pub application_id: i64,
+    /// `PRAGMA auto_vacuum`.
+    pub auto_vacuum: i64,
+    /// Objects in the connection's `temp` schema (their rows are not fingerprinted, so a
+    /// non-zero count means equality cannot be shown).
+    pub temp_objects: i64,
+}
+
+/// Fingerprints of some tables: `None` for a table that does not exist (or, for SQLite's own
+/// tables, is empty).
+pub type Tables = BTreeMap<String, Option<TableFingerprint>>;
+
+fn ctx(what: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
+    move |e| Error::sqlite(format!("cannot fingerprint {what}"))(e)
+}
+
+/// The header settings of `conn`'s `main` database.
+pub fn header(conn: &Connection) -> Result<Header> {
+    conn.prepare_cached(
+        "SELECT (SELECT * FROM pragma_user_version), (SELECT * FROM pragma_application_id), \
+         (SELECT * FROM pragma_auto_vacuum), (SELECT count(*) FROM temp.sqlite_schema)",
+    )
+    .and_then(|mut s| {
+        s.query_row([], |r| {
+            Ok(Header {
+                user_version: r.get(0)?,
+                application_id: r.get(1)?,
+                auto_vacuum: r.get(2)?,
+                temp_objects: r.get(3)?,
+            })
+        })
+    })
+    .map_err(ctx("the database header"))
+}
+
+/// Every table of `main` (names lower-cased), SQLite's own included.
+pub fn all_tables(conn: &Connection) -> Result<BTreeSet<String>> {
+    conn.prepare_cached("SELECT lower(name) FROM main.sqlite_schema WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
+        .map_err(ctx("the table list"))
+}
+
+/// Fingerprints of `tables` (lower-cased names) in `conn`'s `main` database.
+pub fn tables<'a>(conn: &Connection, tables: impl IntoIterator<Item = &'a String>) -> Result<Tables> {
+    let mut out = Tables::new();
+    for name in tables {
+        out.insert(name.clone(), table(conn, name)?);
+    }
+    Ok(out)
+}
+
+fn table(conn: &Connection, name: &str) -> Result<Option<TableFingerprint>> {
+    let kind: Option<(String, bool)> = conn
+        .prepare_cached("SELECT type, wr FROM pragma_table_list(?1) WHERE schema = 'main'")
+        .and_then(|mut s| {
+            let mut rows = s.query([name])?;
+            rows.next()?.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
+        })
+        .map_err(ctx(name))?;
+    let Some((kind, without_rowid)) = kind else { return Ok(None) };
+    let internal = INTERNAL_TABLES.contains(&name);
+    if kind == "view" {
+        return Ok(None);
+    }
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let sql = if without_rowid || kind == "virtual" {
+        format!("SELECT * FROM main.{quoted}")
+    } else {
+        format!("SELECT _rowid_, * FROM main.{quoted}")
+    };
+    let mut stmt = conn.prepare(&sql).map_err(ctx(name))?;
+    let columns = stmt.column_count();
+    let mut rows = stmt.query([]).map_err(ctx(name))?;
+    let (mut count, mut a, mut b) = (0u64, 0u64, 0u64);
+    while let Some(row) = rows.next().map_err(ctx(name))? {
+        let mut ha = std::collections::hash_map::DefaultHasher::new();
+        let mut hb = std::collections::hash_map::DefaultHasher::new();
+        0xa5u8.hash(&mut hb);
+        for i in 0..columns {
+            let value = row.get_ref(i).map_err(ctx(name))?;
+            hash_value(value, &mut ha);
+            hash_value(value, &mut hb);
+        }
+        count += 1;
+        a = a.wrapping_add(ha.finish());
+        b = b.wrapping_add(hb.finish());
+    }
+    let triggers = conn
+        .prepare_cached(
+            "SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND lower(tbl_name) = ?1 ORDER BY rowid",
+        )
+        .and_then(|mut s| s.query_map([name], |r| r.get::<_, String>(0))?.collect())
+        .map_err(ctx(name))?;
+    // SQLite creates its own tables on demand and never drops them: empty is the same as absent.
+    if internal && count == 0 {
+        return Ok(None);
+    }
+    Ok(Some(TableFingerprint { rows: count, digest: (a, b), triggers }))
+}
+
+fn hash_value(value: ValueRef<'_>, h: &mut impl Hasher) {
+    match value {
+        ValueRef::Null => 0u8.hash(h),
+        ValueRef::Integer(i) => {
+            1u8.hash(h);
+            i.hash(h);
+        }
+        ValueRef::Real(f) => {
+            2u8.hash(h);
+            f.to_bits().hash(h);
+        }
+        ValueRef::Text(t) => {
+            3u8.hash(h);
+            t.hash(h);
+        }
+        ValueRef::Blob(b) => {
+            4u8.hash(h);
+            b.hash(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(conn: &Connection, t: &str) -> Option<TableFingerprint> {
+        tables(conn, [&t.to_string()]).unwrap().remove(t).unwrap()
+    }
+
+    #[test]
+    fn rows_rowids_and_trigger_order_count() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a TEXT); INSERT INTO t VALUES ('x'), ('y');
+             CREATE TABLE w (k INTEGER PRIMARY KEY, v) WITHOUT ROWID; INSERT INTO w VALUES (1, 'a');
+             CREATE VIEW v AS SELECT * FROM t;",
+        )
+        .unwrap();
+        let before = fp(&conn, "t").unwrap();
+        assert_eq!(before.rows, 2);
+        // The same rows under other rowids are another state.
+        conn.execute_batch("DELETE FROM t; INSERT INTO t (rowid, a) VALUES (5, 'x'), (6, 'y');").unwrap();
+        assert_ne!(fp(&conn, "t").unwrap(), before);
+        conn.execute_batch("DELETE FROM t; INSERT INTO t (rowid, a) VALUES (2, 'y'), (1, 'x');").unwrap();
+        assert_eq!(fp(&conn, "t").unwrap(), before, "insertion order does not count");
+        conn.execute_batch("UPDATE t SET a = 'X' WHERE a = 'x';").unwrap();
+        assert_ne!(fp(&conn, "t").unwrap(), before);
+        assert_eq!(fp(&conn, "w").unwrap().rows, 1);
+        assert_eq!(fp(&conn, "v"), None, "a view has no rows of its own");
+        assert_eq!(fp(&conn, "nope"), None);
+        conn.execute_batch(
+            "CREATE TRIGGER t1 AFTER INSERT ON t BEGIN SELECT 1; END; CREATE TRIGGER t2 AFTER INSERT ON t BEGIN SELECT 2; END;",
+        )
+        .unwrap();
+        let ordered = fp(&conn, "t").unwrap();
+        conn.execute_batch("DROP TRIGGER t1; CREATE TRIGGER t1 AFTER INSERT ON t BEGIN SELECT 1; END;").unwrap();
+        assert_ne!(fp(&conn, "t").unwrap(), ordered, "the triggers now fire in another order");
+        assert_eq!(ordered.triggers, ["t1", "t2"]);
+    }
+
+    #[test]
+    fn header_sees_pragmas_and_temp_objects() {
+        let conn = Connection::open_in_memory().unwrap();
+        let h = header(&conn).unwrap();
+        conn.execute_batch("PRAGMA user_version = 7;").unwrap();
+        assert_ne!(header(&conn).unwrap(), h);
+        conn.execute_batch("PRAGMA user_version = 0; CREATE TEMP TABLE scratch (x);").unwrap();
+        assert_eq!(header(&conn).unwrap().temp_objects, 1);
+    }
+}
