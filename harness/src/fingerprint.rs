@@ -81,43 +81,50 @@ pub fn all_tables(conn: &Connection) -> Result<BTreeSet<String>> {
         .map_err(ctx("the table list"))
 }
 
-/// Fingerprints of `tables` (lower-cased names) in `conn`'s `main` database.
+/// Fingerprints of `tables` (lower-cased names) in `conn`'s `main` database. One catalog query
+/// finds which exist and how to read them; then each table that exists is read.
 pub fn tables<'a>(conn: &Connection, tables: impl IntoIterator<Item = &'a String>) -> Result<Tables> {
-    let mut out = Tables::new();
-    for name in tables {
-        out.insert(name.clone(), table(conn, name)?);
+    let mut out: Tables = tables.into_iter().map(|t| (t.clone(), None)).collect();
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let names = format!("[{}]", out.keys().map(|n| crate::snapshot::json_string(n)).collect::<Vec<_>>().join(","));
+    // (type, lower-cased name, its table, sql) of every table and trigger in `names`, in
+    // creation order.
+    let rows: Vec<(String, String, String, String)> = conn
+        .prepare_cached(
+            "SELECT type, lower(name), lower(tbl_name), coalesce(sql, '') FROM main.sqlite_schema \
+             WHERE type IN ('table', 'trigger') AND lower(tbl_name) IN (SELECT value FROM json_each(?1)) \
+             ORDER BY rowid",
+        )
+        .and_then(|mut s| s.query_map([&names], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
+        .map_err(ctx("the catalog"))?;
+    for (_, name, _, sql) in rows.iter().filter(|r| r.0 == "table") {
+        let tokens = retort_build::sql::tokenize(sql);
+        let without_rowid = tokens.windows(2).any(|w| w[0].is("WITHOUT") && w[1].is("ROWID"));
+        let is_virtual = tokens.get(1).is_some_and(|t| t.is("VIRTUAL"));
+        let rowid = !without_rowid && !is_virtual;
+        let triggers = rows.iter().filter(|r| r.0 == "trigger" && r.2 == *name).map(|r| r.1.clone()).collect();
+        if let Some(fp) = table(conn, name, rowid, triggers)? {
+            out.insert(name.clone(), Some(fp));
+        }
     }
     Ok(out)
 }
 
-fn table(conn: &Connection, name: &str) -> Result<Option<TableFingerprint>> {
-    let kind: Option<(String, bool)> = conn
-        .prepare_cached("SELECT type, wr FROM pragma_table_list(?1) WHERE schema = 'main'")
-        .and_then(|mut s| {
-            let mut rows = s.query([name])?;
-            rows.next()?.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
-        })
-        .map_err(ctx(name))?;
-    let Some((kind, without_rowid)) = kind else { return Ok(None) };
-    let internal = INTERNAL_TABLES.contains(&name);
-    if kind == "view" {
-        return Ok(None);
-    }
+fn table(conn: &Connection, name: &str, rowid: bool, triggers: Vec<String>) -> Result<Option<TableFingerprint>> {
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    let sql = if without_rowid || kind == "virtual" {
-        format!("SELECT * FROM main.{quoted}")
-    } else {
-        format!("SELECT _rowid_, * FROM main.{quoted}")
-    };
-    let mut stmt = conn.prepare(&sql).map_err(ctx(name))?;
-    let columns = stmt.column_count();
+    let sql =
+        if rowid { format!("SELECT _rowid_, * FROM main.{quoted}") } else { format!("SELECT * FROM main.{quoted}") };
+    let mut stmt = conn.prepare_cached(&sql).map_err(ctx(name))?;
     let mut rows = stmt.query([]).map_err(ctx(name))?;
     let (mut count, mut a, mut b) = (0u64, 0u64, 0u64);
     while let Some(row) = rows.next().map_err(ctx(name))? {
         let mut ha = std::collections::hash_map::DefaultHasher::new();
         let mut hb = std::collections::hash_map::DefaultHasher::new();
         0xa5u8.hash(&mut hb);
-        for i in 0..columns {
+        // Counted per row: SQLite re-prepares a cached statement after a schema change.
+        for i in 0..row.as_ref().column_count() {
             let value = row.get_ref(i).map_err(ctx(name))?;
             hash_value(value, &mut ha);
             hash_value(value, &mut hb);
@@ -126,14 +133,8 @@ fn table(conn: &Connection, name: &str) -> Result<Option<TableFingerprint>> {
         a = a.wrapping_add(ha.finish());
         b = b.wrapping_add(hb.finish());
     }
-    let triggers = conn
-        .prepare_cached(
-            "SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND lower(tbl_name) = ?1 ORDER BY rowid",
-        )
-        .and_then(|mut s| s.query_map([name], |r| r.get::<_, String>(0))?.collect())
-        .map_err(ctx(name))?;
     // SQLite creates its own tables on demand and never drops them: empty is the same as absent.
-    if internal && count == 0 {
+    if INTERNAL_TABLES.contains(&name) && count == 0 {
         return Ok(None);
     }
     Ok(Some(TableFingerprint { rows: count, digest: (a, b), triggers }))
@@ -189,6 +190,8 @@ mod tests {
         assert_ne!(fp(&conn, "t").unwrap(), before);
         assert_eq!(fp(&conn, "w").unwrap().rows, 1);
         assert_eq!(fp(&conn, "v"), None, "a view has no rows of its own");
+        conn.execute_batch("CREATE VIRTUAL TABLE f USING fts5(body); INSERT INTO f VALUES ('x');").unwrap();
+        assert_eq!(fp(&conn, "f").unwrap().rows, 1);
         assert_eq!(fp(&conn, "nope"), None);
         conn.execute_batch(
             "CREATE TRIGGER t1 AFTER INSERT ON t BEGIN SELECT 1; END; CREATE TRIGGER t2 AFTER INSERT ON t BEGIN SELECT 2; END;",

@@ -311,25 +311,12 @@ impl Migrator {
         })
     }
 
-    fn step(
-        &self,
-        run: &mut Session<'_>,
-        rev: &RevisionId,
-        direction: Direction,
-        done: &[RevisionId],
-        boundary: Boundary,
-    ) -> Result<Step> {
+    fn step(&self, run: &mut Session<'_>, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
         let m = self.migration(rev)?;
         let conn = run.conn;
         let section = self.section(m, direction)?;
         run.reassert_settings()?;
         let transactional = m.transaction == TransactionMode::PerMigration;
-        if !transactional && boundary == Boundary::Caller {
-            return Err(Error::Misuse(format!(
-                "{} says `Transaction: none`, so it cannot run inside the caller's transaction",
-                m.revision
-            )));
-        }
         let skipped = || Step {
             revision: m.revision,
             direction,
@@ -367,14 +354,7 @@ impl Migrator {
             self.record(conn, m, direction, duration)?;
             Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched, footprint })
         };
-        let result = match boundary {
-            Boundary::Own => run.write(body, &m.revision),
-            Boundary::Caller if conn.is_autocommit() => {
-                Err(Error::Misuse(format!("{} cannot run inside the caller's transaction: none is open", m.revision)))
-            }
-            Boundary::Caller => body(),
-        };
-        result.inspect(|_| run.history_ready |= direction == Direction::Up)
+        run.write(body, &m.revision).inspect(|_| run.history_ready |= direction == Direction::Up)
     }
 
     fn execute(
@@ -536,15 +516,6 @@ impl Migrator {
     }
 }
 
-/// Who owns the transaction a transactional step runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Boundary {
-    /// The step begins and commits (or rolls back) its own.
-    Own,
-    /// The caller opened one and ends it.
-    Caller,
-}
-
 /// Where and why migration or populate SQL stopped.
 struct FailedSql {
     line: usize,
@@ -572,23 +543,7 @@ impl Session<'_> {
     pub fn step(&mut self, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
         let migrator = self.migrator;
         let conn = self.conn;
-        migrator.step(self, rev, direction, done, Boundary::Own).map_err(|e| not_writable(conn, e))
-    }
-
-    /// Runs one transactional migration inside the transaction the caller opened, history row
-    /// included, without committing: the caller commits or rolls back (the harness rolls back
-    /// to return to the state before, exactly). Refuses a `Transaction: none` migration and a
-    /// connection with no open transaction.
-    pub fn step_in_open_transaction(&mut self, rev: &RevisionId, direction: Direction) -> Result<Step> {
-        let migrator = self.migrator;
-        let conn = self.conn;
-        migrator.step(self, rev, direction, &[], Boundary::Caller).map_err(|e| not_writable(conn, e))
-    }
-
-    /// Puts the pinned settings back now if the last SQL assigned any (the harness calls it
-    /// before opening a transaction of its own, since `PRAGMA foreign_keys` is ignored inside one).
-    pub fn settle(&self) -> Result<()> {
-        self.reassert_settings()
+        migrator.step(self, rev, direction, done).map_err(|e| not_writable(conn, e))
     }
 
     /// Runs a populate script in one transaction under the same guard as migration SQL: on any

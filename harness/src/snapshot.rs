@@ -215,7 +215,7 @@ struct Entry {
 ///
 /// A trial (`begin_trial` … `rollback_trial`) records what the reads change, so that after the
 /// database is rolled back the cache is too, without reading anything.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SchemaCache {
     /// `type NUL name` -> the row.
     entries: HashMap<String, Entry>,
@@ -228,6 +228,10 @@ pub struct SchemaCache {
     /// The full reads made since the cache was created (for tests and the benchmark).
     full_reads: u64,
 }
+
+/// What a trial changed in a `SchemaCache`, to go back with `SchemaCache::undo`.
+#[derive(Clone, Debug, Default)]
+pub struct CacheUndo(Vec<(String, Option<Entry>)>);
 
 /// A row of `sqlite_schema`.
 struct Row {
@@ -311,9 +315,19 @@ impl SchemaCache {
         self.changed.clear();
     }
 
-    /// Keeps what the trial's reads found (the database kept the trial's changes).
-    pub fn end_trial(&mut self) {
-        self.undo = None;
+    /// Keeps what the trial's reads found (the database kept the trial's changes), and returns
+    /// how to go back to the state before it with `undo`.
+    pub fn end_trial(&mut self) -> CacheUndo {
+        CacheUndo(self.undo.take().unwrap_or_default())
+    }
+
+    /// Puts the cache back as it was before the trial `undo` came from (the database is back
+    /// in that state).
+    pub fn undo(&mut self, undo: &CacheUndo) {
+        for (key, old) in undo.0.iter().rev() {
+            self.set(key.clone(), old.clone());
+        }
+        self.changed.clear();
     }
 
     /// Replaces the entry under `key`, keeping `current` in step and recording the old one.
@@ -382,7 +396,7 @@ fn entry_key(kind: &str, name: &str) -> String {
 }
 
 /// `text` as a JSON string.
-fn json_string(text: &str) -> String {
+pub(crate) fn json_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {

@@ -1,8 +1,10 @@
 //! Synthetic migration chains for benchmarks and stress tests: realistic schema work (tables with
-//! foreign keys, ADD/RENAME/DROP COLUMN, indexes, views, triggers, SQLite table rebuilds), each
-//! with a correct down, plus a few branches joined by merges.
+//! foreign keys, ADD/RENAME/DROP COLUMN, indexes, views, triggers, SQLite table rebuilds, a few
+//! waived seed rows), each with a correct down, plus branches joined by merges (`Shape`).
 //!
-//! Guarantees: deterministic for a seed; every generated directory parses, locks and round-trips.
+//! Guarantees: deterministic for a seed and shape; every generated directory parses and locks,
+//! and round-trips unless the shape asks for wrong downs (then exactly those revisions fail
+//! "down restores the schema", and running the SQL naively still works).
 
 use std::path::Path;
 
@@ -69,25 +71,68 @@ struct Generated {
     allow: Vec<String>,
 }
 
-/// Generates `n` migrations (files named `<revision>_<slug>.sql`) from `seed`.
+/// The shape of a generated graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// A fork into two branches every this many migrations (0: never).
+    pub fork_every: usize,
+    /// Migrations per branch (the first creates the branch's own table).
+    pub branch_len: usize,
+    /// Every this many migrations, a down that leaves a table behind (0: none).
+    pub wrong_down_every: usize,
+}
+
+impl Shape {
+    /// A mostly linear chain with a fork of two one-migration branches every 40.
+    pub const DEFAULT: Shape = Shape { fork_every: 40, branch_len: 1, wrong_down_every: 0 };
+    /// Several branch points and merges: a fork of two four-migration branches every 12.
+    pub const BRANCHED: Shape = Shape { fork_every: 12, branch_len: 4, wrong_down_every: 0 };
+    /// The default chain with a third of the downs wrong.
+    pub const WRONG_DOWNS: Shape = Shape { wrong_down_every: 3, ..Shape::DEFAULT };
+}
+
+/// Generates `n` migrations (files named `<revision>_<slug>.sql`) from `seed`, shaped as
+/// `Shape::DEFAULT`.
 pub fn chain(n: usize, seed: u64) -> Vec<(String, String)> {
+    shaped(n, seed, Shape::DEFAULT)
+}
+
+/// Generates `n` migrations from `seed` in the given shape.
+pub fn shaped(n: usize, seed: u64, shape: Shape) -> Vec<(String, String)> {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut tables: Vec<Table> = Vec::new();
     let mut files = Vec::new();
     let mut heads: Vec<String> = Vec::new();
     let mut counter = 0usize;
     let rev = |i: usize| format!("{:012x}", 0x5e00_0000_0000u64 + i as u64);
+    let wrong = |mut g: Generated, i: usize| {
+        if shape.wrong_down_every > 0 && i % shape.wrong_down_every == 0 {
+            g.down.push_str(&format!("\nCREATE TABLE leftover_{i} (x);"));
+        }
+        g
+    };
+    let fork_len = 2 * shape.branch_len + 1;
     while files.len() < n {
-        // Every 40 migrations (room permitting), a fork of two new tables joined by a merge.
-        if files.len() % 40 == 39 && n - files.len() >= 3 && !heads.is_empty() {
-            let base = heads.clone();
+        // A fork (room permitting): two branches, each on tables of its own, joined by a merge.
+        let due = shape.fork_every > 0 && files.len() % shape.fork_every == shape.fork_every - 1;
+        if due && n - files.len() >= fork_len && !heads.is_empty() {
             let mut branch_heads = Vec::new();
             for _ in 0..2 {
-                counter += 1;
-                let g = create_table(&mut tables, &mut rng, counter);
-                let r = rev(files.len());
-                files.push(render(&r, &base, &g, counter));
-                branch_heads.push(r);
+                let mut own: Vec<Table> = Vec::new();
+                let mut parents = heads.clone();
+                for step in 0..shape.branch_len {
+                    counter += 1;
+                    let g = if step == 0 {
+                        create_table(&mut own, &mut rng, counter)
+                    } else {
+                        branch_change(&mut own, &mut rng, counter)
+                    };
+                    let r = rev(files.len());
+                    files.push(render(&r, &parents, &wrong(g, counter), counter));
+                    parents = vec![r];
+                }
+                tables.extend(own);
+                branch_heads.extend(parents);
             }
             counter += 1;
             let r = rev(files.len());
@@ -98,10 +143,15 @@ pub fn chain(n: usize, seed: u64) -> Vec<(String, String)> {
         counter += 1;
         let g = next_change(&mut tables, &mut rng, counter);
         let r = rev(files.len());
-        files.push(render(&r, &heads, &g, counter));
+        files.push(render(&r, &heads, &wrong(g, counter), counter));
         heads = vec![r];
     }
     files
+}
+
+/// A change inside a branch: to the branch's own tables only.
+fn branch_change(own: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
+    change_table(own, rng, i)
 }
 
 fn create_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
@@ -141,6 +191,11 @@ fn next_change(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
     if tables.len() < 3 || rng.below(100) < 12 {
         return create_table(tables, rng, i);
     }
+    change_table(tables, rng, i)
+}
+
+/// A change to one of `tables` (a new table when the one drawn cannot take the change).
+fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
     let t = rng.below(tables.len());
     let table = &mut tables[t];
     let name = table.name.clone();
@@ -225,6 +280,17 @@ fn next_change(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             allow: Vec::new(),
         };
     }
+    if roll < 92 {
+        let rows = format!("'seed {i} a', 'seed {i} b'");
+        return Generated {
+            message: format!("Seed rows into {name}"),
+            table: name.clone(),
+            change: "two seed rows".into(),
+            up: format!("INSERT INTO {name} (name) VALUES ('seed {i} a'), ('seed {i} b');"),
+            down: format!("DELETE FROM {name} WHERE name IN ({rows});"),
+            allow: vec!["data-change: reference rows the application needs".into()],
+        };
+    }
     if table.views == 0 && table.triggers == 0 && table.referenced == 0 && !table.checked {
         table.checked = true;
         let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
@@ -277,8 +343,13 @@ fn render_merge(rev: &str, parents: &[String], i: usize) -> (String, String) {
 
 /// Writes a chain of `n` migrations and its lock into `dir` (created if needed).
 pub fn write_dir(dir: &Path, n: usize, seed: u64) -> std::io::Result<MigrationSet> {
+    write_shaped(dir, n, seed, Shape::DEFAULT)
+}
+
+/// Writes `n` migrations in `shape` and their lock into `dir` (created if needed).
+pub fn write_shaped(dir: &Path, n: usize, seed: u64, shape: Shape) -> std::io::Result<MigrationSet> {
     std::fs::create_dir_all(dir)?;
-    let files = chain(n, seed);
+    let files = shaped(n, seed, shape);
     let mut sources = Vec::with_capacity(files.len());
     for (name, text) in files {
         std::fs::write(dir.join(&name), &text)?;

@@ -7,11 +7,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use retort::synth::Shape;
 use retort::{Migrator, Target};
 use retort_build::MigrationSet;
 use rusqlite::Connection;
 
-use crate::flags::BenchFlags;
+use crate::flags::{BenchFlags, DEFAULT_WALKS};
 use crate::output;
 
 /// One row of the table.
@@ -40,11 +41,14 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
     }
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let mut rows = Vec::new();
+    let runs = flags.runs.max(1);
     for &n in &flags.n {
-        let dir = scratch.path().join(format!("chain-{n}"));
-        let set = retort::synth::write_dir(&dir, n, 42).context("cannot generate the chain")?;
+        let chain = |name: &str, shape: Shape| -> anyhow::Result<MigrationSet> {
+            let dir = scratch.path().join(format!("{name}-{n}"));
+            retort::synth::write_shaped(&dir, n, 42, shape).context("cannot generate the chain")
+        };
+        let set = chain("chain", Shape::DEFAULT)?;
         output::status("Generated", format!("{n} migrations"));
-        let runs = flags.runs.max(1);
         let mut row = Row { figure: "upgrade head", n, samples: Vec::new(), floor: Vec::new() };
         for run in 0..runs {
             // Alternate which goes first, so neither always gets the warmer cache.
@@ -54,15 +58,25 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         }
         output::status("Measured", format!("upgrade head, N = {n}"));
         rows.push(row);
-        let mut row = Row { figure: "migrate-test", n, samples: Vec::new(), floor: Vec::new() };
-        for run in 0..runs {
-            row.floor.push(floor_round_trip(&set, scratch.path(), run)?);
-            row.samples.push(harness_round_trip(&set)?);
+        let wrong = chain("wrong", Shape::WRONG_DOWNS)?;
+        let branched = chain("branched", Shape::BRANCHED)?;
+        for (figure, set, walks, expect_failures) in [
+            ("migrate-test", &set, DEFAULT_WALKS, false),
+            ("walks 0", &set, 0, false),
+            ("failing downs", &wrong, DEFAULT_WALKS, true),
+            ("branched", &branched, DEFAULT_WALKS, false),
+        ] {
+            let mut row = Row { figure, n, samples: Vec::new(), floor: Vec::new() };
+            for run in 0..runs {
+                row.floor.push(floor_round_trip(set, scratch.path(), run)?);
+                row.samples.push(harness_round_trip(set, walks, expect_failures)?);
+            }
+            output::status("Measured", format!("{figure}, N = {n}"));
+            rows.push(row);
         }
-        output::status("Measured", format!("migrate-test (walks 0), N = {n}"));
-        rows.push(row);
         // What the build script does (parse, graph, lock comparison, code generation), in
         // process; it has no floor.
+        let dir = scratch.path().join(format!("chain-{n}"));
         let mut row = Row { figure: "build script", n, samples: Vec::new(), floor: Vec::new() };
         for _ in 0..runs {
             let started = Instant::now();
@@ -73,7 +87,7 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         rows.push(row);
     }
     if flags.statements > 0 {
-        rows.push(long_section(scratch.path(), flags.statements, flags.runs.max(1))?);
+        rows.push(long_section(scratch.path(), flags.statements, runs)?);
         output::status("Measured", format!("one section of {} statements", flags.statements));
     }
     print_table(&rows);
@@ -117,31 +131,35 @@ fn floor_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<D
     Ok(started.elapsed())
 }
 
-/// The floor of `migrate-test`: up, down, up of every revision through rusqlite, one
-/// transaction each, no checks.
+/// The floor of `migrate-test`: the SQL run naively — up, down, up of every revision in
+/// topological order through rusqlite, all in one transaction, no checks.
 fn floor_round_trip(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<Duration> {
     let (_, conn) = fresh_db(dir, &format!("floor-rt-{run}.db"))?;
     let started = Instant::now();
+    conn.execute_batch("BEGIN")?;
     for m in set.in_order() {
         let down = m.down.as_ref().map_or("", |d| d.sql.as_str());
         for sql in [m.up.sql.as_str(), down, m.up.sql.as_str()] {
-            conn.execute_batch("BEGIN")?;
             conn.execute_batch(sql).with_context(|| format!("floor: {}", m.revision))?;
-            conn.execute_batch("COMMIT")?;
         }
     }
+    conn.execute_batch("COMMIT")?;
     Ok(started.elapsed())
 }
 
-/// The harness's steps 2-7 without walks or populate scripts: what `migrate-test --walks 0`
-/// runs beyond the directory checks.
-fn harness_round_trip(set: &MigrationSet) -> anyhow::Result<Duration> {
-    let options = retort::harness::Options { walks: 0, seed: None, populate: Vec::new(), check_proofs: false };
+/// The harness's steps 2-7 (no populate scripts): what `migrate-test` runs beyond the
+/// directory checks, with a fixed walk seed so runs compare.
+fn harness_round_trip(set: &MigrationSet, walks: u32, expect_failures: bool) -> anyhow::Result<Duration> {
+    let options = retort::harness::Options { walks, seed: Some(1), populate: Vec::new(), check_proofs: false };
     let started = Instant::now();
     let outcome = retort::harness::run(set, &options, &mut |_| {})?;
     let elapsed = started.elapsed();
-    if !outcome.failed.is_empty() {
-        anyhow::bail!("the generated chain failed migrate-test: {}", outcome.failed[0]);
+    if outcome.failed.is_empty() == expect_failures {
+        let what = outcome.failed.first().map_or("no failure".to_string(), ToString::to_string);
+        anyhow::bail!("the generated chain did not fail as expected in migrate-test: {what}");
+    }
+    if let Some(dir) = outcome.kept_dir {
+        let _ = std::fs::remove_dir_all(dir);
     }
     Ok(elapsed)
 }

@@ -122,11 +122,15 @@ pub struct StampFlags {
     pub target: String,
 }
 
+/// The walks `migrate-test` runs unless told otherwise.
+pub const DEFAULT_WALKS: u32 = 32;
+
 /// `migrate-test`.
 #[derive(Debug, Args, Clone)]
 pub struct MigrateTestFlags {
-    /// Number of proptest random walks over the graph (0 skips them).
-    #[arg(long, default_value_t = 32)]
+    /// Number of proptest random walks over the graph's branch windows (0 skips them; a linear
+    /// graph has none to walk).
+    #[arg(long, default_value_t = DEFAULT_WALKS)]
     pub walks: u32,
     /// Seed for the walks (printed on every run, so a failure can be replayed).
     #[arg(long)]

@@ -68,7 +68,7 @@ pub fn check(cx: &Context) -> anyhow::Result<()> {
     }
     verdicts.push(("lint clean", lint.is_some_and(|l| l.is_empty())));
     verdicts.push(("single head", set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
-    let flags = MigrateTestFlags { walks: 32, seed: None, allow_multiple_heads: false };
+    let flags = MigrateTestFlags { walks: crate::flags::DEFAULT_WALKS, seed: None, allow_multiple_heads: false };
     let green = set.is_some() && run(cx, &flags).is_ok();
     verdicts.push(("migrate-test green", green));
     for (item, ok) in &verdicts {

@@ -1,47 +1,99 @@
 //! Stored images of a database: its pages, copied with SQLite's serialize API, so that a state
 //! can be returned to (or started from) in time proportional to the database's size, never by
-//! replaying migrations.
+//! replaying migrations. An image taken after another shares every page the two have in
+//! common, so keeping the image of every state of a run costs the pages each step changed.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
 /// The pages of a database at one moment.
-#[derive(Clone, Debug)]
-pub(super) struct Image(Vec<u8>);
+#[derive(Clone, Debug, Default)]
+pub(super) struct Image {
+    pages: Vec<Arc<[u8]>>,
+}
+
+/// A private in-memory database (SQLite's `memdb`, whose pages serialize without a copy).
+pub(super) fn memory() -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI;
+    Connection::open_with_flags("file:retort-roundtrip?vfs=memdb", flags)
+        .map_err(Error::sqlite("cannot open an in-memory database"))
+}
 
 impl Image {
-    /// The `main` database of `conn` as it is now (a write transaction's own changes included).
-    pub fn take(conn: &Connection) -> Result<Image> {
+    /// The committed `main` database of `conn`, sharing the pages it has in common with
+    /// `previous`.
+    pub fn take(conn: &Connection, previous: Option<&Image>) -> Result<Image> {
+        let pages: i64 = conn
+            .query_row("PRAGMA main.page_count", [], |r| r.get(0))
+            .map_err(Error::sqlite("cannot copy the database"))?;
+        if pages == 0 {
+            return Ok(Image::default());
+        }
         let data = conn.serialize(rusqlite::MAIN_DB).map_err(Error::sqlite("cannot copy the database"))?;
-        Ok(Image(data.to_vec()))
+        let bytes: &[u8] = &data;
+        let size = match bytes.get(16..18) {
+            Some([1, 0]) => 65536,
+            Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])).max(512),
+            _ => bytes.len().max(1),
+        };
+        let pages = bytes
+            .chunks(size)
+            .enumerate()
+            .map(|(i, page)| match previous.and_then(|p| p.pages.get(i)) {
+                Some(same) if **same == *page => Arc::clone(same),
+                _ => Arc::from(page),
+            })
+            .collect();
+        Ok(Image { pages })
     }
 
-    /// A new in-memory database holding this image.
+    fn bytes(&self) -> Vec<u8> {
+        self.pages.iter().flat_map(|p| p.iter().copied()).collect()
+    }
+
+    /// A new private in-memory database holding this image. (A new connection: loading an
+    /// image into a connection that holds prepared statements is not safe to rely on.)
     pub fn open(&self) -> Result<Connection> {
-        let ctx = || Error::sqlite("cannot load a stored database image");
-        let mut conn = Connection::open_in_memory().map_err(ctx())?;
-        conn.deserialize_read_exact(rusqlite::MAIN_DB, &self.0[..], self.0.len(), false).map_err(ctx())?;
+        let mut conn = memory()?;
+        let bytes = self.bytes();
+        if !bytes.is_empty() {
+            conn.deserialize_read_exact(rusqlite::MAIN_DB, &bytes[..], bytes.len(), false)
+                .map_err(Error::sqlite("cannot load a stored database image"))?;
+        }
         Ok(conn)
-    }
-
-    /// Puts this image back into `conn`'s `main` database (which must have no open transaction).
-    pub fn restore(&self, conn: &mut Connection) -> Result<()> {
-        let source = self.open()?;
-        let backup =
-            rusqlite::backup::Backup::new(&source, conn).map_err(Error::sqlite("cannot restore a database image"))?;
-        backup
-            .run_to_completion(-1, std::time::Duration::ZERO, None)
-            .map_err(Error::sqlite("cannot restore a database image"))
     }
 
     /// Writes the image as a database file at `path` (which must not exist).
     pub fn write(&self, path: &Path) -> Option<PathBuf> {
         use std::io::Write;
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).ok()?;
-        file.write_all(&self.0).ok()?;
+        file.write_all(&self.bytes()).ok()?;
         Some(path.to_path_buf())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_share_unchanged_pages_and_restore_exactly() {
+        let conn = memory().unwrap();
+        conn.execute_batch("CREATE TABLE a (x); INSERT INTO a VALUES (1);").unwrap();
+        let first = Image::take(&conn, None).unwrap();
+        conn.execute_batch("CREATE TABLE b (y); INSERT INTO a VALUES (2);").unwrap();
+        let second = Image::take(&conn, Some(&first)).unwrap();
+        assert!(second.pages.len() > first.pages.len());
+        let conn = first.open().unwrap();
+        let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
+        let rows: i64 = conn.query_row("SELECT count(*) FROM a", [], |r| r.get(0)).unwrap();
+        assert_eq!((n, rows), (1, 1));
+        let other = second.open().unwrap();
+        let rows: i64 = other.query_row("SELECT count(*) FROM a", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 2);
     }
 }

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use retort_build::populate::PopulateScript;
 use retort_build::{HISTORY_TABLE, Migration, MigrationSet, RevisionId, TransactionMode, WaiverKind};
 
-use super::image::Image;
+use super::image::{self, Image};
 use super::{Event, Finding};
 use crate::fingerprint;
 use crate::snapshot::{Schema, SchemaCache, render_changes};
@@ -49,68 +49,47 @@ fn rule_violations(m: &Migration, touched: &[Access]) -> Vec<String> {
 }
 
 /// The round-trip database.
+/// How many failing databases one run writes out (each is a full copy).
+const KEEP_AT_MOST: usize = 20;
+
+/// The round-trip database and what Retort knows of its state.
 struct Db {
     conn: Connection,
-    known: Known,
-}
-
-/// What Retort knows of the round-trip database's current state.
-struct Known {
-    path: PathBuf,
+    scratch: PathBuf,
     cache: SchemaCache,
-    /// Fingerprints of every table (SQLite's own included) as of the current state.
+    /// Fingerprints of every table (SQLite's own included) as the current state should be.
     tables: fingerprint::Tables,
-    header: fingerprint::Header,
-    /// Databases kept so far (each is a full copy: a run with many failures keeps the first ones).
     kept: usize,
 }
 
-/// At most this many failing databases are written out per run.
-const KEEP_AT_MOST: usize = 20;
-
 impl Db {
-    fn fresh(path: &Path) -> crate::Result<Db> {
-        for suffix in ["", "-journal"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        let conn = crate::open(path)?;
-        // A throw-away database: durability buys nothing here.
-        conn.execute_batch("PRAGMA synchronous = OFF")
-            .map_err(crate::Error::sqlite("cannot set up the test database"))?;
-        let header = fingerprint::header(&conn)?;
-        let known = Known {
-            path: path.to_path_buf(),
-            cache: SchemaCache::default(),
-            tables: Default::default(),
-            header,
-            kept: 0,
-        };
-        Ok(Db { conn, known })
-    }
-}
-
-impl Known {
-    /// Copies the database as it is now (inside a transaction too) next to it, for the user.
-    fn keep(&mut self, conn: &Connection, rev: RevisionId, check: &str) -> Option<PathBuf> {
+    /// Writes the database as it is now into the scratch directory.
+    fn keep(&mut self, rev: RevisionId, check: &str) -> Option<PathBuf> {
         if self.kept >= KEEP_AT_MOST {
             return None;
         }
-        let path = self.path.with_file_name(format!("{rev}-{}.db", check.replace(' ', "-")));
-        let kept = Image::take(conn).ok()?.write(&path)?;
+        let path = self.scratch.join(format!("{rev}-{}.db", check.replace(' ', "-")));
+        let kept = Image::take(&self.conn, None).ok()?.write(&path)?;
         self.kept += 1;
         Some(kept)
     }
 
-    /// The tables whose rows or definition `touched` and the last schema read say may have
-    /// changed, SQLite's own always included (everything after a `VACUUM`).
-    fn dirty(&self, conn: &Connection, steps: &[&crate::Step]) -> crate::Result<BTreeSet<String>> {
+    /// Makes the database `image` again (the caller puts the cache in step).
+    fn restore(&mut self, image: &Image) -> crate::Result<()> {
+        self.conn = image.open()?;
+        Ok(())
+    }
+
+    /// The tables whose rows or definition `steps` and the last schema read say may have
+    /// changed, SQLite's own always included (every table after a `VACUUM`).
+    fn dirty(&self, steps: &[&crate::Step]) -> crate::Result<BTreeSet<String>> {
         let mut dirty: BTreeSet<String> = fingerprint::INTERNAL_TABLES.iter().map(|t| (*t).to_string()).collect();
         dirty.extend(self.cache.changed_tables().iter().cloned());
         for step in steps {
             dirty.extend(step.touched.iter().map(|a| a.table.to_ascii_lowercase()));
             dirty.extend(step.footprint.objects.iter().cloned());
             if step.footprint.vacuumed {
-                dirty.extend(fingerprint::all_tables(conn)?);
+                dirty.extend(fingerprint::all_tables(&self.conn)?);
                 dirty.extend(self.tables.keys().cloned());
             }
         }
@@ -128,281 +107,303 @@ pub(super) struct Proofs {
     pub run: Vec<(RevisionId, &'static str)>,
 }
 
-/// The state before a revision's up, and its up, as the down and re-up compare against.
-struct Before<'a> {
-    schema: &'a Schema,
-    /// Fingerprints before the up of the tables the up touched.
-    tables: fingerprint::Tables,
-    header: fingerprint::Header,
+/// One applied revision, as the up pass left it for the down pass.
+struct Level {
+    rev: RevisionId,
+    /// The state after its up: its schema and image.
+    schema: Schema,
+    image: Image,
+    /// How the schema cache goes back from this state to the one before the up.
+    cache_undo: crate::snapshot::CacheUndo,
+    /// Fingerprints, before its up, of the tables its up touched.
+    tables_before: fingerprint::Tables,
+    header_before: fingerprint::Header,
+    header_after: fingerprint::Header,
     up: crate::Step,
 }
 
 /// Why running `up` again from the state after down could give something else than the first
 /// up, or `None` when it provably cannot: the state after down equals the state before up
-/// (schema, the rows and trigger order of every table either step touched, SQLite's own
-/// tables, the header settings, an empty `temp` schema) and the up's SQL is deterministic.
-fn reup_unproven(
-    conn: &Connection,
-    db: &Known,
-    before: &Before<'_>,
-    down: &crate::Step,
-) -> crate::Result<Option<&'static str>> {
-    let fp = &before.up.footprint;
+/// (schema — compared by the caller —, the rows and trigger order of every table either step
+/// touched, SQLite's own tables, the header settings, an empty `temp` schema) and the up's SQL
+/// is deterministic.
+fn reup_unproven(db: &Db, level: &Level, down: &crate::Step) -> crate::Result<Option<&'static str>> {
+    let fp = &level.up.footprint;
     if let Some(reason) = [
         (fp.volatile.is_some(), "up calls a function whose result can change (random, date/time, changes)"),
         (fp.reads_catalog, "up reads SQLite's catalog or runs a PRAGMA"),
-        (fp.temp || before.header.temp_objects > 0, "the connection has temp objects"),
+        (fp.temp || level.header_before.temp_objects > 0, "the connection has temp objects"),
     ]
     .into_iter()
     .find_map(|(cond, why)| cond.then_some(why))
     {
         return Ok(Some(reason));
     }
-    if fingerprint::header(conn)? != before.header {
+    if fingerprint::header(&db.conn)? != level.header_before {
         return Ok(Some("down leaves user_version, application_id or auto_vacuum changed"));
     }
-    let dirty = db.dirty(conn, &[&before.up, down])?;
-    let now = fingerprint::tables(conn, &dirty)?;
+    let dirty = db.dirty(&[&level.up, down])?;
+    let now = fingerprint::tables(&db.conn, &dirty)?;
     let same = dirty.iter().all(|t| {
-        let was = before.tables.get(t).or_else(|| db.tables.get(t)).cloned().flatten();
+        let was = level.tables_before.get(t).or_else(|| db.tables.get(t)).cloned().flatten();
         now.get(t).cloned().flatten() == was
     });
     Ok((!same).then_some("down leaves table rows, rowids or trigger order different"))
 }
 
-/// What the down and re-up of one revision found.
-enum Trial {
-    Passed { proven: Option<&'static str> },
-    Failed(Finding),
-}
-
-/// Down, which must restore the state before up, then — unless that is provably redundant —
-/// up again, which must give the first up's schema. Runs inside one transaction the caller
-/// rolls back when `in_transaction`, else committed step by step (the caller restores an image).
-#[allow(clippy::too_many_arguments)]
-fn down_then_up(
-    session: &mut crate::Session<'_>,
-    conn: &Connection,
-    db: &mut Known,
-    rev: &RevisionId,
-    before: &Before<'_>,
-    after_up: &Schema,
-    in_transaction: bool,
-    check_proofs: bool,
-) -> crate::Result<Trial> {
-    let step = |session: &mut crate::Session<'_>, direction| {
-        if in_transaction {
-            session.step_in_open_transaction(rev, direction)
-        } else {
-            session.step(rev, direction, &[])
-        }
-    };
-    let down = match step(session, Direction::Down) {
-        Ok(down) => down,
-        Err(e) => {
-            let mut f = finding(*rev, Some(Direction::Down), "down", e.to_string());
-            f.kept = db.keep(conn, *rev, "down");
-            return Ok(Trial::Failed(f));
-        }
-    };
-    let after_down = db.cache.read_after(conn, &down.footprint)?;
-    if after_down != *before.schema {
-        let message = "the schema after down differs from the schema before up".to_string();
-        let mut f = finding(*rev, Some(Direction::Down), "down restores the schema", message);
-        f.diff = Some(format!("(- before up, + after down)\n{}", render_changes(&before.schema.diff(&after_down))));
-        f.kept = db.keep(conn, *rev, "down");
-        return Ok(Trial::Failed(f));
-    }
-    let unproven = reup_unproven(conn, db, before, &down)?;
-    if unproven.is_none() && !check_proofs {
-        return Ok(Trial::Passed { proven: None });
-    }
-    let again = match step(session, Direction::Up) {
-        Ok(again) => again,
-        Err(e) => {
-            let mut f = finding(*rev, Some(Direction::Up), "up again", format!("up fails after its own down: {e}"));
-            f.kept = db.keep(conn, *rev, "up-again");
-            return Ok(Trial::Failed(f));
-        }
-    };
-    let schema = db.cache.read_after(conn, &again.footprint)?;
-    if schema != *after_up {
-        let message = "the schema after up, down, up differs from the first up".to_string();
-        let mut f = finding(*rev, Some(Direction::Up), "up again gives the same schema", message);
-        f.diff = Some(format!("(- first up, + up again)\n{}", render_changes(&after_up.diff(&schema))));
-        f.kept = db.keep(conn, *rev, "up-again");
-        return Ok(Trial::Failed(f));
-    }
-    if unproven.is_none() {
-        // `check_proofs`: the re-up was proven redundant; its result must be the first up's.
-        let dirty = db.dirty(conn, &[&before.up, &down, &again])?;
-        let now = fingerprint::tables(conn, &dirty)?;
-        let differs = dirty.iter().find(|t| now.get(*t).cloned().flatten() != db.tables.get(*t).cloned().flatten());
-        if let Some(table) = differs {
-            let message = format!("the re-up was proven redundant, yet running it changed the rows of `{table}`");
-            return Ok(Trial::Failed(finding(*rev, Some(Direction::Up), "proof", message)));
-        }
-        if fingerprint::header(conn)? != db.header {
-            let message = "the re-up was proven redundant, yet running it changed the header".to_string();
-            return Ok(Trial::Failed(finding(*rev, Some(Direction::Up), "proof", message)));
-        }
-    }
-    Ok(Trial::Passed { proven: unproven })
-}
-
-/// States the walks start from or compare against: the schema (and, for some, an image) of
-/// the state after the first `k` revisions of the topological order.
-#[derive(Debug, Default)]
-pub(super) struct Keep {
-    /// Prefix lengths whose schema to keep.
-    pub schemas: BTreeSet<usize>,
-    /// Prefix lengths whose image to keep.
-    pub images: BTreeSet<usize>,
-}
-
-/// A kept prefix state.
+/// The state after the first `k` revisions of the topological order: its schema and image.
 #[derive(Debug)]
 pub(super) struct Prefix {
     pub schema: Schema,
-    pub image: Option<Image>,
+    pub image: Image,
+    /// The schema cache as it was in this state, for the states the walks start from.
+    pub cache: Option<SchemaCache>,
 }
 
 pub(super) struct RoundTrip {
-    /// The round-trip database as the pass left it.
-    pub db: Connection,
+    /// The database after the up pass (every revision that could be applied is).
+    pub at_head: Image,
     pub changes: Vec<(RevisionId, String)>,
     pub head_schema: String,
     /// Revisions with a failed check, or not tested.
     pub failed: BTreeSet<RevisionId>,
-    /// Kept prefix states, by prefix length (only while every revision so far was applied).
+    /// Prefix states, by prefix length, while every revision so far was applied.
     pub prefixes: std::collections::BTreeMap<usize, Prefix>,
     pub proofs: Proofs,
+    /// The down pass went from head to base with every down proven: head → base is shown.
+    pub head_to_base_shown: bool,
 }
 
+/// The round trip in two passes over one in-memory database.
+///
+/// The up pass applies every revision in topological order, keeping the state after each (its
+/// schema, fingerprints and a page-sharing image). The down pass then reverts them from head,
+/// each down starting from a state equal to the state after its up: it must give the state
+/// before the up (schema, then fingerprints). Where it does and the up's SQL is deterministic,
+/// running the up again would start from the same state as the first up and so give the same
+/// result: it is skipped. Otherwise it runs and must give the first up's schema. After any
+/// failure the pass goes on from the stored image of the state it needs; nothing is replayed.
 pub(super) fn run(
     set: &MigrationSet,
     scratch: &Path,
-    keep: &Keep,
     check_proofs: bool,
+    caches_at: &BTreeSet<usize>,
     on_result: &mut dyn FnMut(super::Checked),
 ) -> crate::Result<RoundTrip> {
     let migrator = Migrator::new(set.clone());
-    let mut db = Db::fresh(&scratch.join("roundtrip.db"))?;
+    let conn = image::memory()?;
+    let mut db =
+        Db { conn, scratch: scratch.to_path_buf(), cache: SchemaCache::default(), tables: Default::default(), kept: 0 };
     let mut changes = Vec::new();
     let mut failed: BTreeSet<RevisionId> = BTreeSet::new();
+    // Findings per revision, reported in topological order after both passes.
+    let mut findings: std::collections::BTreeMap<RevisionId, Vec<Finding>> = Default::default();
     // Revisions not applied: their up failed, or they were not tested.
     let mut broken: BTreeSet<RevisionId> = BTreeSet::new();
     let mut prefixes = std::collections::BTreeMap::new();
     let mut proofs = Proofs::default();
-    let mut before = db.known.cache.read(&db.conn)?;
-    let mut keep_prefix = |db: &Db, k: usize, schema: &Schema, broken: &BTreeSet<RevisionId>| -> crate::Result<()> {
-        if broken.is_empty() && keep.schemas.contains(&k) {
-            let image = if keep.images.contains(&k) { Some(Image::take(&db.conn)?) } else { None };
-            prefixes.insert(k, Prefix { schema: schema.clone(), image });
-        }
-        Ok(())
-    };
-    keep_prefix(&db, 0, &before, &broken)?;
+    let base_schema = db.cache.read(&db.conn)?;
+    let base = Image::take(&db.conn, None)?;
+    let mut header = fingerprint::header(&db.conn)?;
+    let cache = caches_at.contains(&0).then(|| db.cache.clone());
+    prefixes.insert(0, Prefix { schema: base_schema.clone(), image: base.clone(), cache });
     let graph = set.graph();
+    let mut levels: Vec<Level> = Vec::new();
+    // The up pass.
     for (index, rev) in set.order().iter().enumerate() {
         let m = set.get(rev).ok_or_else(|| crate::Error::Misuse(format!("{rev} is in the order but not the set")))?;
         if let Some(cause) = graph.parents(rev).iter().chain(graph.depends_on(rev)).find(|p| broken.contains(p)) {
             broken.insert(*rev);
-            failed.insert(*rev);
             let f = finding(*rev, None, "round trip", format!("not tested: it needs {cause}, which failed"));
-            on_result(Err(f));
+            findings.entry(*rev).or_default().push(f);
             continue;
         }
-        let up_transactional = m.transaction == TransactionMode::PerMigration;
-        // Up. A failing transactional up leaves nothing; a `Transaction: none` one may leave
-        // part of itself, so the state before it is kept to go back to.
-        let image_before = if up_transactional { None } else { Some(Image::take(&db.conn)?) };
+        let before = levels.last().map_or(&base, |l| &l.image);
         let mut session = migrator.session(&db.conn)?;
-        let up = match session.step(rev, Direction::Up, &[]) {
+        let up = session.step(rev, Direction::Up, &[]);
+        session.close()?;
+        let up = match up {
             Ok(step) => step,
             Err(e) => {
                 let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
-                f.kept = db.known.keep(&db.conn, *rev, "up");
-                session.close()?;
-                if let Some(image) = image_before {
-                    image.restore(&mut db.conn)?;
-                    db.known.cache = SchemaCache::default();
-                    db.known.cache.read(&db.conn)?;
-                }
-                on_result(Err(f));
+                f.kept = db.keep(*rev, "up");
+                findings.entry(*rev).or_default().push(f);
                 broken.insert(*rev);
-                failed.insert(*rev);
+                // A `Transaction: none` up may have left part of itself.
+                if m.transaction == TransactionMode::None {
+                    let before = before.clone();
+                    db.restore(&before)?;
+                }
                 continue;
             }
         };
-        let after_up = db.known.cache.read_after(&db.conn, &up.footprint)?;
-        let diff = before.diff(&after_up);
+        db.cache.begin_trial();
+        let schema = db.cache.read_after(&db.conn, &up.footprint)?;
+        let cache_undo = db.cache.end_trial();
+        let previous = levels.last().map_or(&base_schema, |l| &l.schema);
+        let diff = previous.diff(&schema);
         changes.push((*rev, if diff.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&diff) }));
-        // Fingerprints: those before the up of what it touched, then the state after it.
-        let dirty = db.known.dirty(&db.conn, &[&up])?;
-        let tables_before: fingerprint::Tables =
-            dirty.iter().map(|t| (t.clone(), db.known.tables.get(t).cloned().flatten())).collect();
-        db.known.tables.extend(fingerprint::tables(&db.conn, &dirty)?);
-        let header_before = std::mem::replace(&mut db.known.header, fingerprint::header(&db.conn)?);
         let violations = rule_violations(m, &up.touched);
-        let mut ok = true;
         if !violations.is_empty() {
-            on_result(Err(finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n"))));
-            ok = false;
+            let f = finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n"));
+            findings.entry(*rev).or_default().push(f);
         }
-        if m.irreversible.is_none() {
-            let down_transactional = m.down.is_some() && m.transaction == TransactionMode::PerMigration;
-            let b = Before { schema: &before, tables: tables_before, header: header_before, up };
-            // Down (and re-up) inside one transaction that is rolled back: the state after the
-            // first up comes back exactly, in the time SQLite takes to undo the pages changed.
-            // A `Transaction: none` migration runs outside one; its image is restored instead.
-            let image_after = if down_transactional { None } else { Some(Image::take(&db.conn)?) };
-            db.known.cache.begin_trial();
-            if down_transactional {
-                session.settle()?;
-                db.conn
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(crate::Error::sqlite("cannot start a write transaction"))?;
+        let dirty = db.dirty(&[&up])?;
+        let tables_before: fingerprint::Tables =
+            dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
+        db.tables.extend(fingerprint::tables(&db.conn, &dirty)?);
+        let header_after = fingerprint::header(&db.conn)?;
+        let image = Image::take(&db.conn, Some(before))?;
+        if broken.is_empty() {
+            let cache = caches_at.contains(&(index + 1)).then(|| db.cache.clone());
+            prefixes.insert(index + 1, Prefix { schema: schema.clone(), image: image.clone(), cache });
+        }
+        let header_before = std::mem::replace(&mut header, header_after.clone());
+        levels.push(Level { rev: *rev, schema, image, cache_undo, tables_before, header_before, header_after, up });
+    }
+    let at_head = levels.last().map_or(base.clone(), |l| l.image.clone());
+    let head_schema = levels.last().map_or(&base_schema, |l| &l.schema).to_string();
+    // The down pass, from head. After each level the database is in the state before its up:
+    // shown by its down, or else restored from that state's image (and the schema cache put
+    // back with the up pass's record of what the up changed in it).
+    let mut all_shown = true;
+    for i in (0..levels.len()).rev() {
+        let level = &levels[i];
+        let m = set.get(&level.rev).ok_or_else(|| crate::Error::Misuse(format!("{} is not in the set", level.rev)))?;
+        let (before_schema, before_image) = match i {
+            0 => (&base_schema, &base),
+            _ => (&levels[i - 1].schema, &levels[i - 1].image),
+        };
+        let after = if m.irreversible.is_some() {
+            all_shown = false;
+            db.cache.begin_trial();
+            After::Again
+        } else {
+            db.cache.begin_trial();
+            down_then_up(&migrator, &mut db, level, before_schema, check_proofs, &mut proofs)?
+        };
+        db.tables.extend(level.tables_before.clone());
+        let restore = match after {
+            After::Before => {
+                db.cache.end_trial();
+                false
             }
-            let trial = down_then_up(
-                &mut session,
-                &db.conn,
-                &mut db.known,
-                rev,
-                &b,
-                &after_up,
-                down_transactional,
-                check_proofs,
-            );
-            if down_transactional && !db.conn.is_autocommit() {
-                db.conn.execute_batch("ROLLBACK").map_err(crate::Error::sqlite("cannot roll the round trip back"))?;
+            After::Again => true,
+            After::Failed(f) => {
+                findings.entry(level.rev).or_default().push(f);
+                all_shown = false;
+                true
             }
-            session.close()?;
-            if let Some(image) = image_after {
-                image.restore(&mut db.conn)?;
-            }
-            db.known.cache.rollback_trial();
-            match trial? {
-                Trial::Passed { proven: None } => proofs.proven += 1,
-                Trial::Passed { proven: Some(why) } => proofs.run.push((*rev, why)),
-                Trial::Failed(f) => {
+        };
+        if restore {
+            db.cache.rollback_trial();
+            db.cache.undo(&level.cache_undo);
+            db.restore(before_image)?;
+        }
+    }
+    // Report in topological order, one line per revision.
+    for rev in set.order() {
+        match findings.remove(rev) {
+            Some(list) => {
+                failed.insert(*rev);
+                for f in list {
                     on_result(Err(f));
-                    ok = false;
                 }
             }
-        } else {
-            session.close()?;
+            None => {
+                let m = set.get(rev).ok_or_else(|| crate::Error::Misuse(format!("{rev} is not in the set")))?;
+                let note = if m.irreversible.is_some() { " (up only: irreversible)" } else { "" };
+                on_result(Ok(("round trip", format!("{rev} {}{note}", m.message))));
+            }
         }
-        if ok {
-            let note = if m.irreversible.is_some() { " (up only: irreversible)" } else { "" };
-            on_result(Ok(("round trip", format!("{rev} {}{note}", m.message))));
-        } else {
-            failed.insert(*rev);
-        }
-        before = after_up;
-        keep_prefix(&db, index + 1, &before, &broken)?;
     }
-    Ok(RoundTrip { db: db.conn, changes, head_schema: before.to_string(), failed, prefixes, proofs })
+    let head_to_base_shown = all_shown && failed.is_empty() && !levels.is_empty();
+    Ok(RoundTrip { at_head, changes, head_schema, failed, prefixes, proofs, head_to_base_shown })
+}
+
+/// Where `down_then_up` left the database.
+enum After {
+    /// In the state before the up (the down was shown to restore it).
+    Before,
+    /// In the state after the up again (equal in schema to the first up's).
+    Again,
+    /// A check failed: the database is in an unknown state.
+    Failed(Finding),
+}
+
+/// Down from the state after `level`'s up, which must give `before` (schema, then
+/// fingerprints); then, unless that proves it redundant, up again, which must give the first
+/// up's schema.
+fn down_then_up(
+    migrator: &Migrator,
+    db: &mut Db,
+    level: &Level,
+    before: &Schema,
+    check_proofs: bool,
+    proofs: &mut Proofs,
+) -> crate::Result<After> {
+    let rev = level.rev;
+    let mut session = migrator.session(&db.conn)?;
+    let down = session.step(&rev, Direction::Down, &[]);
+    session.close()?;
+    let down = match down {
+        Ok(down) => down,
+        Err(e) => {
+            let mut f = finding(rev, Some(Direction::Down), "down", e.to_string());
+            f.kept = db.keep(rev, "down");
+            return Ok(After::Failed(f));
+        }
+    };
+    let after_down = db.cache.read_after(&db.conn, &down.footprint)?;
+    if after_down != *before {
+        let message = "the schema after down differs from the schema before up".to_string();
+        let mut f = finding(rev, Some(Direction::Down), "down restores the schema", message);
+        f.diff = Some(format!("(- before up, + after down)\n{}", render_changes(&before.diff(&after_down))));
+        f.kept = db.keep(rev, "down");
+        return Ok(After::Failed(f));
+    }
+    let unproven = reup_unproven(db, level, &down)?;
+    match unproven {
+        None => proofs.proven += 1,
+        Some(why) => proofs.run.push((rev, why)),
+    }
+    if unproven.is_none() && !check_proofs {
+        return Ok(After::Before);
+    }
+    let mut session = migrator.session(&db.conn)?;
+    let again = session.step(&rev, Direction::Up, &[]);
+    session.close()?;
+    let again = match again {
+        Ok(again) => again,
+        Err(e) => {
+            let mut f = finding(rev, Some(Direction::Up), "up again", format!("up fails after its own down: {e}"));
+            f.kept = db.keep(rev, "up-again");
+            return Ok(After::Failed(f));
+        }
+    };
+    let schema = db.cache.read_after(&db.conn, &again.footprint)?;
+    if schema != level.schema {
+        let message = "the schema after up, down, up differs from the first up".to_string();
+        let mut f = finding(rev, Some(Direction::Up), "up again gives the same schema", message);
+        f.diff = Some(format!("(- first up, + up again)\n{}", render_changes(&level.schema.diff(&schema))));
+        f.kept = db.keep(rev, "up-again");
+        return Ok(After::Failed(f));
+    }
+    if unproven.is_none() {
+        // `check_proofs`: the re-up was proven redundant; its result must be the first up's.
+        let dirty = db.dirty(&[&level.up, &down, &again])?;
+        let now = fingerprint::tables(&db.conn, &dirty)?;
+        let differs = dirty.iter().find(|t| now.get(*t).cloned().flatten() != db.tables.get(*t).cloned().flatten());
+        if let Some(table) = differs {
+            let message = format!("the re-up was proven redundant, yet running it changed the rows of `{table}`");
+            return Ok(After::Failed(finding(rev, Some(Direction::Up), "proof", message)));
+        }
+        if fingerprint::header(&db.conn)? != level.header_after {
+            let message = "the re-up was proven redundant, yet running it changed the header".to_string();
+            return Ok(After::Failed(finding(rev, Some(Direction::Up), "proof", message)));
+        }
+    }
+    Ok(After::Again)
 }
 
 pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Result<(), Finding> {
@@ -454,7 +455,7 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Res
 /// (with a note) when an irreversible migration makes base unreachable.
 pub(super) fn head_to_base(
     set: &MigrationSet,
-    at_head: &Connection,
+    at_head: &Image,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Option<Result<(), Finding>> {
     let fail = |message: String| Finding {
@@ -474,7 +475,7 @@ pub(super) fn head_to_base(
     }
     let migrator = Migrator::new(set.clone());
     let result = (|| {
-        let conn = Image::take(at_head).and_then(|image| image.open()).map_err(|e| fail(e.to_string()))?;
+        let conn = at_head.open().map_err(|e| fail(e.to_string()))?;
         migrator
             .downgrade(&conn, Target::Base, DowngradeOptions { backup: false }, &mut |_| {})
             .map_err(|e| fail(e.to_string()))?;

@@ -21,13 +21,10 @@ use rusqlite::Connection;
 
 use retort_build::{MigrationSet, RevisionId};
 
-use super::roundtrip::{Keep, Prefix};
+use super::roundtrip::Prefix;
 use super::{Event, Finding};
 use crate::snapshot::{Schema, render_changes};
 use crate::{Direction, DowngradeOptions, Migrator, Target};
-
-/// Images kept per window, at most (its first and last state included).
-const IMAGES_PER_WINDOW: usize = 16;
 
 /// A stretch of the topological order where other orders are possible: indices `start..=end`.
 /// Its states are the ancestor-closed sets holding the first `start` revisions and nothing past
@@ -90,20 +87,6 @@ pub(super) fn windows(set: &MigrationSet) -> Vec<Window> {
     out
 }
 
-/// The prefix states the walks over `windows` need the round trip to keep.
-pub(super) fn keep(windows: &[Window]) -> Keep {
-    let mut keep = Keep::default();
-    for w in windows {
-        let (first, last) = (w.start, w.end + 1);
-        keep.schemas.extend(first..=last);
-        let span = last - first;
-        let step = span.div_ceil(IMAGES_PER_WINDOW - 1).max(1);
-        keep.images.extend((first..=last).step_by(step));
-        keep.images.insert(last);
-    }
-    keep
-}
-
 /// What the walks covered.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Coverage {
@@ -148,7 +131,6 @@ pub(super) fn run(
         .copied()
         .filter(|w| {
             (w.start..=w.end + 1).all(|k| prefixes.contains_key(&k))
-                && prefixes.get(&w.start).is_some_and(|p| p.image.is_some())
                 && order[w.start..=w.end].iter().all(|r| !failed.contains(r))
         })
         .collect();
@@ -184,7 +166,7 @@ pub(super) fn run(
     let coverage = RefCell::new((BTreeSet::new(), 0usize));
     let strategy = (
         0..usable.len(),
-        0..IMAGES_PER_WINDOW,
+        0..usize::MAX,
         proptest::collection::vec(
             prop_oneof![(0..usize::MAX).prop_map(Move::Up), (0..usize::MAX).prop_map(Move::Down)],
             1..8,
@@ -237,10 +219,10 @@ impl Walker<'_> {
     ) -> Result<(), String> {
         let order = self.set.order();
         let graph = self.set.graph();
-        let starts: Vec<usize> = (window.start..=window.end + 1).filter(|k| self.prefixes[k].image.is_some()).collect();
-        let k = starts[walk.start % starts.len()];
-        let image = self.prefixes[&k].image.as_ref().ok_or("a stored image is missing")?;
-        let conn = image.open().map_err(|e| e.to_string())?;
+        let k = window.start + walk.start % (window.end + 2 - window.start);
+        let prefix = self.prefixes.get(&k).ok_or("a stored state is missing")?;
+        let conn = prefix.image.open().map_err(|e| e.to_string())?;
+        let mut cache = prefix.cache.clone().unwrap_or_default();
         let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
         trace.push(format!("start at {}", at(&graph.heads_of(&applied))));
         let in_window = &order[window.start..=window.end];
@@ -264,14 +246,17 @@ impl Walker<'_> {
             };
             trace.push(format!("{direction} {target}"));
             let outcome = match direction {
-                Direction::Up => self.migrator.upgrade(&conn, Target::Revision(target), &mut |_| {}).map(drop),
-                Direction::Down => self
-                    .migrator
-                    .downgrade(&conn, Target::Revision(target), DowngradeOptions { backup: false }, &mut |_| {})
-                    .map(drop),
+                Direction::Up => self.migrator.upgrade(&conn, Target::Revision(target), &mut |_| {}),
+                Direction::Down => self.migrator.downgrade(
+                    &conn,
+                    Target::Revision(target),
+                    DowngradeOptions { backup: false },
+                    &mut |_| {},
+                ),
             };
+            let mut footprint = crate::watch::Footprint::default();
             match outcome {
-                Ok(()) => {}
+                Ok(report) => report.steps.iter().for_each(|s| footprint.extend(&s.footprint)),
                 // Irreversible migrations make some downgrades impossible; that is not a failure.
                 Err(crate::Error::Irreversible { .. }) => {
                     trace.push("(refused: irreversible)".into());
@@ -288,7 +273,7 @@ impl Walker<'_> {
                 ));
             }
             applied = now;
-            let actual = Schema::read(&conn).map_err(|e| e.to_string())?;
+            let actual = cache.read_after(&conn, &footprint).map_err(|e| e.to_string())?;
             let (canonical, visited) = self.canonical(&applied)?;
             if actual != canonical {
                 return Err(format!(
@@ -318,20 +303,19 @@ impl Walker<'_> {
         if let Some(schema) = self.canonical.borrow().get(&key) {
             return Ok((schema.clone(), false));
         }
-        // The longest visited state inside `applied` with an image, plus the rest in order.
-        let longest = order.iter().take_while(|r| applied.contains(r)).count();
-        let (&from, prefix) = self
-            .prefixes
-            .range(..=longest)
-            .rev()
-            .find(|(_, p)| p.image.is_some())
-            .ok_or("no stored image to build the state from")?;
-        let conn: Connection = prefix.image.as_ref().ok_or("no image")?.open().map_err(|e| e.to_string())?;
+        // The longest visited state inside `applied`, plus the rest in topological order.
+        let from = order.iter().take_while(|r| applied.contains(r)).count();
+        let prefix = self.prefixes.get(&from).ok_or("no stored state to build the state from")?;
+        let conn: Connection = prefix.image.open().map_err(|e| e.to_string())?;
         let rest = self.set.graph().sorted(applied.iter().copied().filter(|r| !order[..from].contains(r)));
-        self.migrator
+        let report = self
+            .migrator
             .run(&conn, &rest, Direction::Up, &mut |_| {})
             .map_err(|e| format!("building the canonical state failed: {e}"))?;
-        let schema = Schema::read(&conn).map_err(|e| e.to_string())?;
+        let mut footprint = crate::watch::Footprint::default();
+        report.steps.iter().for_each(|s| footprint.extend(&s.footprint));
+        let mut cache = prefix.cache.clone().unwrap_or_default();
+        let schema = cache.read_after(&conn, &footprint).map_err(|e| e.to_string())?;
         self.canonical.borrow_mut().insert(key, schema.clone());
         Ok((schema, false))
     }
@@ -377,9 +361,6 @@ mod tests {
         // from it), the window closes at the merge d.
         let set = set_of(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b", "c"]), ("e", &["d"])]);
         assert_eq!(windows(&set), [Window { start: 1, end: 3 }]);
-        let keep = keep(&windows(&set));
-        assert_eq!(keep.schemas, BTreeSet::from([1, 2, 3, 4]));
-        assert!(keep.images.contains(&1) && keep.images.contains(&4));
     }
 
     #[test]
