@@ -3,9 +3,11 @@
 //! up → down → up round trip in one incremental pass, proptest walks over the graph, populate
 //! idempotency, and head → base.
 //!
-//! Guarantees: **tests touch no shared database** (every database is a fresh temp file or in
-//! memory); one run reports every broken revision (after a failure the good state is rebuilt and
-//! the pass carries on); a failing database is kept and its path reported.
+//! Guarantees: **tests touch no shared database** (every database is private and in memory);
+//! one run reports every broken revision, and each failure only once (after a failure the pass
+//! carries on from the stored image of the state it needs, and a revision that needs a failed
+//! one is "not tested"); a failing database is written out and its path reported (the first 20
+//! per run).
 
 mod image;
 mod roundtrip;

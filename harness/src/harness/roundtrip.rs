@@ -1,6 +1,6 @@
-//! Steps 2, 3, 6 and 7 of the harness: each revision up → down → up in one incremental pass on a
-//! temp file database, with the schema-only rule confirmed from what SQLite's authorizer saw;
-//! populate scripts run twice; head → base.
+//! Steps 2, 3, 6 and 7 of the harness: each revision's up → down → up round trip, in two passes
+//! over a private in-memory database (see `run`), with the schema-only rule confirmed from what
+//! SQLite's authorizer saw; populate scripts run twice; head → base.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
