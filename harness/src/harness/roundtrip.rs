@@ -288,7 +288,12 @@ pub(super) fn run(
                 db.cache.end_trial();
                 false
             }
-            After::Again => true,
+            // The next down runs from the restored state, not from this down's: head → base is
+            // then not shown by this pass.
+            After::Again => {
+                all_shown = false;
+                true
+            }
             After::Failed(f) => {
                 findings.entry(level.rev).or_default().push(f);
                 all_shown = false;
