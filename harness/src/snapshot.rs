@@ -225,8 +225,8 @@ pub struct SchemaCache {
     changed: BTreeSet<String>,
     /// While a trial runs: the entries as they were before it changed them, oldest first.
     undo: Option<Vec<(String, Option<Entry>)>>,
-    /// The full reads made since the cache was created (for tests and the benchmark).
-    full_reads: u64,
+    /// True once a full read has filled the cache (before that, every read is full).
+    primed: bool,
 }
 
 /// What a trial changed in a `SchemaCache`, to go back with `SchemaCache::undo`.
@@ -244,7 +244,7 @@ struct Row {
 impl SchemaCache {
     /// The schema of the `main` database of `conn`, scanning all of `sqlite_schema`.
     pub fn read(&mut self, conn: &Connection) -> Result<Schema> {
-        self.full_reads += 1;
+        self.primed = true;
         let rows = schema_rows(conn, None)?;
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(rows.len());
         let mut stale = Vec::new();
@@ -262,7 +262,7 @@ impl SchemaCache {
     /// The schema after a step with `footprint`: only the rows it names are read when nothing
     /// it did can have changed others.
     pub fn read_after(&mut self, conn: &Connection, footprint: &crate::watch::Footprint) -> Result<Schema> {
-        if footprint.renames || footprint.vacuumed || self.entries.is_empty() && self.full_reads == 0 {
+        if footprint.renames || footprint.vacuumed || !self.primed {
             return self.read(conn);
         }
         let mut names: BTreeSet<String> = footprint.objects.clone();
@@ -294,11 +294,6 @@ impl SchemaCache {
     /// Tables (lower-cased) whose definition the last read found added, changed or removed.
     pub fn changed_tables(&self) -> &BTreeSet<String> {
         &self.changed
-    }
-
-    /// How many reads scanned all of `sqlite_schema`.
-    pub fn full_reads(&self) -> u64 {
-        self.full_reads
     }
 
     /// Starts recording what reads change, for `rollback_trial`.

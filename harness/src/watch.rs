@@ -82,9 +82,6 @@ pub struct Footprint {
     /// Lower-case names of the tables, indexes, views and triggers created, dropped or altered
     /// in `main`, with the tables they belong to.
     pub objects: BTreeSet<String>,
-    /// An `ALTER TABLE` ran (a rename rewrites the SQL of other objects that name the table or
-    /// column).
-    pub altered: bool,
     /// `VACUUM` ran (it may renumber rows of tables without an `INTEGER PRIMARY KEY`).
     pub vacuumed: bool,
     /// Something in `temp` was created or dropped.
@@ -110,11 +107,10 @@ impl Footprint {
             if t.is("PRAGMA") {
                 self.reads_catalog = true;
             }
-            if let Some(name) = t.name() {
-                let name = name.to_ascii_lowercase();
-                if name.starts_with("sqlite_") || name.starts_with("pragma_") {
-                    self.reads_catalog = true;
-                }
+            let prefixed =
+                |name: &str, prefix: &str| name.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+            if t.name().is_some_and(|name| prefixed(name, "sqlite_") || prefixed(name, "pragma_")) {
+                self.reads_catalog = true;
             }
         }
     }
@@ -122,7 +118,6 @@ impl Footprint {
     /// Adds `other` to this footprint.
     pub fn extend(&mut self, other: &Footprint) {
         self.objects.extend(other.objects.iter().cloned());
-        self.altered |= other.altered;
         self.vacuumed |= other.vacuumed;
         self.temp |= other.temp;
         self.renames |= other.renames;
@@ -344,10 +339,7 @@ impl State {
                 object(&[view_name]);
             }
             // SQLite passes a dropped column's name where the database name goes.
-            AuthAction::AlterTable { table_name, .. } => {
-                object(&[table_name]);
-                fp.altered = true;
-            }
+            AuthAction::AlterTable { table_name, .. } => object(&[table_name]),
             AuthAction::CreateTempTable { .. }
             | AuthAction::CreateTempIndex { .. }
             | AuthAction::CreateTempTrigger { .. }

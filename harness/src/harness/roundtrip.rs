@@ -98,6 +98,28 @@ impl Db {
     }
 }
 
+/// Runs one step of `rev` in a session of its own: the step, or why it failed.
+fn step(
+    migrator: &Migrator,
+    conn: &Connection,
+    rev: &RevisionId,
+    direction: Direction,
+) -> crate::Result<crate::Result<crate::Step>> {
+    let mut session = migrator.session(conn)?;
+    let step = session.step(rev, direction, &[]);
+    session.close()?;
+    Ok(step)
+}
+
+/// The first table of `dirty` whose fingerprint in `now` is not `expected(table)`.
+fn differing<'t>(
+    dirty: &'t BTreeSet<String>,
+    now: &fingerprint::Tables,
+    expected: impl Fn(&str) -> Option<fingerprint::TableFingerprint>,
+) -> Option<&'t String> {
+    dirty.iter().find(|t| now.get(*t).cloned().flatten() != expected(t))
+}
+
 /// How the round trip treated the re-up of each reversible revision.
 #[derive(Debug, Default)]
 pub(super) struct Proofs {
@@ -144,11 +166,8 @@ fn reup_unproven(db: &Db, level: &Level, down: &crate::Step) -> crate::Result<Op
     }
     let dirty = db.dirty(&[&level.up, down])?;
     let now = fingerprint::tables(&db.conn, &dirty)?;
-    let same = dirty.iter().all(|t| {
-        let was = level.tables_before.get(t).or_else(|| db.tables.get(t)).cloned().flatten();
-        now.get(t).cloned().flatten() == was
-    });
-    Ok((!same).then_some("down leaves table rows, rowids or trigger order different"))
+    let was = |t: &str| level.tables_before.get(t).or_else(|| db.tables.get(t)).cloned().flatten();
+    Ok(differing(&dirty, &now, was).map(|_| "down leaves table rows, rowids or trigger order different"))
 }
 
 /// The state after the first `k` revisions of the topological order: its schema and image.
@@ -219,10 +238,7 @@ pub(super) fn run(
             continue;
         }
         let before = levels.last().map_or(&base, |l| &l.image);
-        let mut session = migrator.session(&db.conn)?;
-        let up = session.step(rev, Direction::Up, &[]);
-        session.close()?;
-        let up = match up {
+        let up = match step(&migrator, &db.conn, rev, Direction::Up)? {
             Ok(step) => step,
             Err(e) => {
                 let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
@@ -274,12 +290,12 @@ pub(super) fn run(
             0 => (&base_schema, &base),
             _ => (&levels[i - 1].schema, &levels[i - 1].image),
         };
+        db.cache.begin_trial();
         let after = if m.irreversible.is_some() {
+            // No down to run: the state stays the one after the up.
             all_shown = false;
-            db.cache.begin_trial();
             After::Again
         } else {
-            db.cache.begin_trial();
             down_then_up(&migrator, &mut db, level, before_schema, check_proofs, &mut proofs)?
         };
         db.tables.extend(level.tables_before.clone());
@@ -348,10 +364,7 @@ fn down_then_up(
     proofs: &mut Proofs,
 ) -> crate::Result<After> {
     let rev = level.rev;
-    let mut session = migrator.session(&db.conn)?;
-    let down = session.step(&rev, Direction::Down, &[]);
-    session.close()?;
-    let down = match down {
+    let down = match step(migrator, &db.conn, &rev, Direction::Down)? {
         Ok(down) => down,
         Err(e) => {
             let mut f = finding(rev, Some(Direction::Down), "down", e.to_string());
@@ -375,10 +388,7 @@ fn down_then_up(
     if unproven.is_none() && !check_proofs {
         return Ok(After::Before);
     }
-    let mut session = migrator.session(&db.conn)?;
-    let again = session.step(&rev, Direction::Up, &[]);
-    session.close()?;
-    let again = match again {
+    let again = match step(migrator, &db.conn, &rev, Direction::Up)? {
         Ok(again) => again,
         Err(e) => {
             let mut f = finding(rev, Some(Direction::Up), "up again", format!("up fails after its own down: {e}"));
@@ -398,8 +408,7 @@ fn down_then_up(
         // `check_proofs`: the re-up was proven redundant; its result must be the first up's.
         let dirty = db.dirty(&[&level.up, &down, &again])?;
         let now = fingerprint::tables(&db.conn, &dirty)?;
-        let differs = dirty.iter().find(|t| now.get(*t).cloned().flatten() != db.tables.get(*t).cloned().flatten());
-        if let Some(table) = differs {
+        if let Some(table) = differing(&dirty, &now, |t| db.tables.get(t).cloned().flatten()) {
             let message = format!("the re-up was proven redundant, yet running it changed the rows of `{table}`");
             return Ok(After::Failed(finding(rev, Some(Direction::Up), "proof", message)));
         }
