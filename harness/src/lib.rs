@@ -26,7 +26,7 @@ pub use embedded::{EmbeddedMigration, Migrations};
 pub use error::{DatabaseProblem, Diagnostic, Error, Result, StatementCause, Violation};
 pub use foreign_keys::{Mismatch, mismatches as foreign_key_mismatches, violations as foreign_key_violations};
 pub use migrator::{Direction, DowngradeOptions, Migrator, Report, Session, StampReport, State, Step};
-pub use open::{open, open_existing, open_read_only};
+pub use open::{disable_allocation_statistics, open, open_existing, open_read_only};
 pub use retort_build;
 pub use snapshot::{Change, Schema, SchemaCache};
 pub use target::Target;

@@ -9,7 +9,7 @@
 //! (`settings.rs`), and its SQL runs under the authorizer's guard (`watch.rs`): no transaction
 //! control inside Retort's transaction, no other database file, no access to the history.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -157,23 +157,23 @@ impl Migrator {
         if !unknown.is_empty() {
             return Err(Error::UnknownApplied(unknown));
         }
-        let applied: BTreeSet<RevisionId> = rows.iter().filter_map(|r| RevisionId::parse(&r.revision)).collect();
-        let divergent: Vec<(RevisionId, String, String)> = self
-            .set
-            .graph()
-            .sorted(applied.iter().copied())
-            .into_iter()
+        let by_revision: BTreeMap<RevisionId, &Applied> =
+            rows.iter().filter_map(|r| Some((RevisionId::parse(&r.revision)?, r))).collect();
+        let applied: BTreeSet<RevisionId> = by_revision.keys().copied().collect();
+        let order = self.set.graph().sorted(applied.iter().copied());
+        let divergent: Vec<(RevisionId, String, String)> = order
+            .iter()
             .filter_map(|rev| {
-                let row = rows.iter().find(|r| r.revision == rev.as_str())?;
-                let file = self.set.checksum(&rev);
-                (row.checksum != file).then(|| (rev, row.checksum.clone(), file.to_string()))
+                let row = by_revision.get(rev)?;
+                let file = self.set.checksum(rev);
+                (row.checksum != file).then(|| (*rev, row.checksum.clone(), file.to_string()))
             })
             .collect();
         if !divergent.is_empty() {
             return Err(Error::ChecksumMismatch { divergent });
         }
         let graph = self.set.graph();
-        for rev in graph.sorted(applied.iter().copied()) {
+        for rev in order {
             if let Some(missing) =
                 graph.parents(&rev).iter().chain(graph.depends_on(&rev)).find(|p| !applied.contains(p))
             {

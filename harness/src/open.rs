@@ -111,3 +111,29 @@ pub fn open_read_only(path: impl AsRef<Path>) -> Result<Connection> {
         other => other,
     }
 }
+
+/// Turns SQLite's allocation statistics off for this process. With them on (SQLite's default)
+/// every allocation takes one process-wide mutex, and connections working on two threads (the
+/// harness's down pass uses two, see `harness::Threads`) spend their time waiting for it. The
+/// statistics only feed `sqlite3_memory_used` and `sqlite3_status`, which Retort does not read.
+/// Once SQLite has initialised (a connection was opened) the call changes nothing.
+///
+/// # Safety
+///
+/// SQLite's configuration is not thread-safe: call this before any thread uses SQLite, as the
+/// first thing in `main`.
+#[allow(unsafe_code)] // The one SQLite setting rusqlite has no safe call for.
+pub unsafe fn disable_allocation_statistics() {
+    // SAFETY: the caller guarantees no other thread is inside SQLite; MEMSTATUS takes one int.
+    unsafe {
+        rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, std::os::raw::c_int::from(false));
+    }
+}
+
+/// Whether SQLite's allocation statistics are off, asked while a connection is open (an open
+/// connection has allocated memory, so with the statistics on the count is above zero).
+#[allow(unsafe_code)] // rusqlite has no safe call for it.
+pub(crate) fn allocation_statistics_off() -> bool {
+    // SAFETY: `sqlite3_memory_used` takes no arguments and reads a counter under SQLite's lock.
+    unsafe { rusqlite::ffi::sqlite3_memory_used() == 0 }
+}

@@ -6,10 +6,10 @@ mod common;
 
 use common::{M, id, m, set};
 use proptest::prelude::*;
-use retort::harness::{Finding, Options, Outcome, run};
+use retort::harness::{Finding, Options, Outcome, Threads, run};
 
 fn options(walks: u32) -> Options {
-    Options { walks, seed: Some(3), populate: Vec::new(), check_proofs: false }
+    Options { walks, seed: Some(3), populate: Vec::new(), check_proofs: false, threads: Threads::Available }
 }
 
 fn harness(migrations: &[M], options: &Options) -> (Outcome, Vec<String>) {
@@ -231,7 +231,7 @@ proptest! {
                 extra: if *data { "-- Allow: data-change: fixture\n" } else { "" },
             });
         }
-        let options = Options { walks: 0, seed: None, populate: Vec::new(), check_proofs: true };
+        let options = Options { walks: 0, seed: None, populate: Vec::new(), check_proofs: true, threads: Threads::Available };
         let (outcome, _) = harness(&migrations, &options);
         let broken: Vec<&Finding> = outcome.failed.iter().filter(|f| f.check == "proof").collect();
         prop_assert!(broken.is_empty(), "{:#?}", broken);
@@ -290,6 +290,48 @@ proptest! {
             let incremental = cache.read_after(&conn, &step.footprint).unwrap();
             let full = retort::Schema::read(&conn).unwrap();
             prop_assert!(incremental == full, "{rev} {direction}:\n{}", retort::snapshot::render_changes(&full.diff(&incremental)));
+        }
+    }
+}
+
+/// What a run found, without where it kept databases (each run has its own scratch directory).
+fn findings(outcome: &Outcome) -> Vec<String> {
+    outcome.failed.iter().map(|f| Finding { kept: None, ..f.clone() }.to_string()).collect()
+}
+
+#[test]
+fn two_threads_find_what_one_finds() {
+    use retort::synth::Shape;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, shape) in [("default", Shape::DEFAULT), ("wrong", Shape::WRONG_DOWNS), ("branched", Shape::BRANCHED)] {
+        let set = retort::synth::write_shaped(&dir.path().join(name), 96, 7, shape).unwrap();
+        let run_with = |threads| {
+            let options = Options { threads, ..options(0) };
+            let mut notes = Vec::new();
+            let outcome = run(&set, &options, &mut |event| {
+                if let retort::harness::Event::Note { text, .. } = event {
+                    notes.push(text);
+                }
+            })
+            .unwrap();
+            (outcome, notes)
+        };
+        let (one, one_notes) = run_with(Threads::One);
+        let (two, two_notes) = run_with(Threads::Two);
+        assert_eq!(findings(&two), findings(&one), "{name}");
+        assert_eq!(two.passed, one.passed, "{name}");
+        assert_eq!((two.reups_proven, &two.reups_run), (one.reups_proven, &one.reups_run), "{name}");
+        assert_eq!(two.changes, one.changes, "{name}");
+        assert_eq!(two.head_schema, one.head_schema, "{name}");
+        assert_eq!(two_notes, one_notes, "{name}");
+        if name == "wrong" {
+            // Wrong downs on both sides of the split, each found on its own revision.
+            let order: Vec<String> = set.order().iter().map(ToString::to_string).collect();
+            let at = |f: &Finding| f.revision.and_then(|r| order.iter().position(|o| *o == r.to_string()));
+            let positions: Vec<usize> = two.failed.iter().filter_map(at).collect();
+            assert!(positions.iter().any(|&p| p < 64) && positions.iter().any(|&p| p >= 64), "{positions:?}");
+        } else {
+            assert!(one.failed.is_empty(), "{name}: {:#?}", one.failed);
         }
     }
 }

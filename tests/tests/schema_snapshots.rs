@@ -2,12 +2,12 @@
 //! (`schema@<revision>`), and so is the full head schema (`schema@head`), so a pull request shows
 //! its schema change as a snapshot diff. Review changes with `cargo insta review`.
 
-use retort::harness::{Options, run};
+use retort::harness::{Options, Threads, run};
 
 #[test]
 fn schema() {
     let set = retort_example::MIGRATIONS.load().expect("the embedded migrations load");
-    let options = Options { walks: 0, seed: None, populate: Vec::new(), check_proofs: false };
+    let options = Options { walks: 0, seed: None, populate: Vec::new(), check_proofs: false, threads: Threads::Available };
     let outcome = run(&set, &options, &mut |_| {}).expect("the harness runs");
     assert!(outcome.failed.is_empty(), "the example migrations round-trip: {:#?}", outcome.failed);
     assert_eq!(outcome.changes.len(), set.len());

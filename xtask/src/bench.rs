@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use retort::harness::Threads;
 use retort::synth::Shape;
 use retort::{Migrator, Target};
 use retort_build::MigrationSet;
@@ -42,6 +43,7 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let mut rows = Vec::new();
     let runs = flags.runs.max(1);
+    let wanted = |figure: &str| flags.figure.is_empty() || flags.figure.iter().any(|f| figure.contains(f.as_str()));
     for &n in &flags.n {
         let chain = |name: &str, shape: Shape| -> anyhow::Result<MigrationSet> {
             let dir = scratch.path().join(format!("{name}-{n}"));
@@ -50,26 +52,32 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         let set = chain("chain", Shape::DEFAULT)?;
         output::status("Generated", format!("{n} migrations"));
         let mut row = Row { figure: "upgrade head", n, samples: Vec::new(), floor: Vec::new() };
-        for run in 0..runs {
+        for run in 0..if wanted(row.figure) { runs } else { 0 } {
             // Alternate which goes first, so neither always gets the warmer cache.
             let (a, b) = (floor_upgrade(&set, scratch.path(), run)?, retort_upgrade(&set, scratch.path(), run)?);
             row.floor.push(a);
             row.samples.push(b);
         }
-        output::status("Measured", format!("upgrade head, N = {n}"));
-        rows.push(row);
+        if !row.samples.is_empty() {
+            output::status("Measured", format!("upgrade head, N = {n}"));
+            rows.push(row);
+        }
         let wrong = chain("wrong", Shape::WRONG_DOWNS)?;
         let branched = chain("branched", Shape::BRANCHED)?;
-        for (figure, set, walks, expect_failures) in [
-            ("migrate-test", &set, DEFAULT_WALKS, false),
-            ("walks 0", &set, 0, false),
-            ("failing downs", &wrong, DEFAULT_WALKS, true),
-            ("branched", &branched, DEFAULT_WALKS, false),
+        for (figure, set, walks, expect_failures, threads) in [
+            ("migrate-test", &set, DEFAULT_WALKS, false, Threads::Available),
+            ("walks 0", &set, 0, false, Threads::Available),
+            ("walks 0, 1 thread", &set, 0, false, Threads::One),
+            ("failing downs", &wrong, DEFAULT_WALKS, true, Threads::Available),
+            ("branched", &branched, DEFAULT_WALKS, false, Threads::Available),
         ] {
+            if !wanted(figure) {
+                continue;
+            }
             let mut row = Row { figure, n, samples: Vec::new(), floor: Vec::new() };
             for run in 0..runs {
                 row.floor.push(floor_round_trip(set, scratch.path(), run)?);
-                row.samples.push(harness_round_trip(set, walks, expect_failures)?);
+                row.samples.push(harness_round_trip(set, walks, expect_failures, threads)?);
             }
             output::status("Measured", format!("{figure}, N = {n}"));
             rows.push(row);
@@ -78,15 +86,17 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         // process; it has no floor.
         let dir = scratch.path().join(format!("chain-{n}"));
         let mut row = Row { figure: "build script", n, samples: Vec::new(), floor: Vec::new() };
-        for _ in 0..runs {
+        for _ in 0..if wanted(row.figure) { runs } else { 0 } {
             let started = Instant::now();
             retort_build::Embed::new(&dir).check(&dir, &dir).map_err(|f| anyhow::anyhow!("{:?}", f.problems))?;
             row.samples.push(started.elapsed());
         }
-        output::status("Measured", format!("build script, N = {n}"));
-        rows.push(row);
+        if !row.samples.is_empty() {
+            output::status("Measured", format!("build script, N = {n}"));
+            rows.push(row);
+        }
     }
-    if flags.statements > 0 {
+    if flags.statements > 0 && wanted("long section") {
         rows.push(long_section(scratch.path(), flags.statements, runs)?);
         output::status("Measured", format!("one section of {} statements", flags.statements));
     }
@@ -149,8 +159,8 @@ fn floor_round_trip(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Resul
 
 /// The harness's steps 2-7 (no populate scripts): what `migrate-test` runs beyond the
 /// directory checks, with a fixed walk seed so runs compare.
-fn harness_round_trip(set: &MigrationSet, walks: u32, expect_failures: bool) -> anyhow::Result<Duration> {
-    let options = retort::harness::Options { walks, seed: Some(1), populate: Vec::new(), check_proofs: false };
+fn harness_round_trip(set: &MigrationSet, walks: u32, expect_failures: bool, threads: Threads) -> anyhow::Result<Duration> {
+    let options = retort::harness::Options { walks, seed: Some(1), populate: Vec::new(), check_proofs: false, threads };
     let started = Instant::now();
     let outcome = retort::harness::run(set, &options, &mut |_| {})?;
     let elapsed = started.elapsed();
@@ -205,7 +215,7 @@ fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<14} {:>6} {:>11} {:>11} {:>11} {:>13} {:>7}",
+        "{:<18} {:>6} {:>11} {:>11} {:>11} {:>13} {:>7}",
         "figure", "N", "median ms", "min ms", "max ms", "floor med ms", "ratio"
     );
     for r in rows {
@@ -214,7 +224,7 @@ fn print_table(rows: &[Row]) {
         let max = r.samples.iter().max().copied().unwrap_or_default();
         if r.floor.is_empty() {
             println!(
-                "{:<14} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13} {:>7}",
+                "{:<18} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13} {:>7}",
                 r.figure,
                 r.n,
                 ms(med),
@@ -226,7 +236,7 @@ fn print_table(rows: &[Row]) {
         } else {
             let ratio = med.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE);
             println!(
-                "{:<14} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13.1} {:>7.3}",
+                "{:<18} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13.1} {:>7.3}",
                 r.figure,
                 r.n,
                 ms(med),

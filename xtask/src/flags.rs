@@ -71,6 +71,10 @@ pub struct BenchFlags {
     /// Also write the table as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Measure only the figures whose names contain one of these (e.g. `--figure walks`);
+    /// all of them when absent.
+    #[arg(long, value_delimiter = ',')]
+    pub figure: Vec<String>,
 }
 
 /// The database a command works on.

@@ -32,6 +32,23 @@ pub struct Options {
     /// Run every re-up, even those proven redundant, and fail (check `proof`) if one gives
     /// another state than the first up: a test of the proof, not for everyday use.
     pub check_proofs: bool,
+    /// How many threads the round trip's down pass may use.
+    pub threads: Threads,
+}
+
+/// How many threads the round trip's down pass may use: with two, the lower half of the
+/// levels is reverted on a second in-memory database, opened from the image at the split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Threads {
+    /// One.
+    One,
+    /// Two when it pays: on chains of 64 revisions or more, with two cores, and with SQLite's
+    /// allocation statistics off (see [`crate::disable_allocation_statistics`]; with them on,
+    /// every allocation takes one process-wide mutex and two threads are slower than one).
+    #[default]
+    Available,
+    /// Two on chains of 64 revisions or more, whatever the machine (for tests).
+    Two,
 }
 
 /// One failed check.
@@ -137,7 +154,7 @@ pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event
     let mut outcome = Outcome::default();
     let windows = if options.walks > 0 { walk::windows(set) } else { Vec::new() };
     let caches_at: std::collections::BTreeSet<usize> = windows.iter().flat_map(|w| w.start..=w.end + 1).collect();
-    let mut round = roundtrip::run(set, scratch.path(), options.check_proofs, &caches_at, &mut |result| {
+    let mut round = roundtrip::run(set, scratch.path(), options, &caches_at, &mut |result| {
         record(&mut outcome, &mut *on_event, result)
     })?;
     outcome.changes = std::mem::take(&mut round.changes);

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::Connection;
 
@@ -11,7 +13,7 @@ use retort_build::populate::PopulateScript;
 use retort_build::{HISTORY_TABLE, Migration, MigrationSet, RevisionId, TransactionMode, WaiverKind};
 
 use super::image::{self, Image};
-use super::{Event, Finding};
+use super::{Event, Finding, Threads};
 use crate::fingerprint;
 use crate::snapshot::{Schema, SchemaCache, render_changes};
 use crate::watch::{Access, AccessKind};
@@ -52,6 +54,10 @@ fn rule_violations(m: &Migration, touched: &[Access]) -> Vec<String> {
 /// How many failing databases one run writes out (each is a full copy).
 const KEEP_AT_MOST: usize = 20;
 
+/// From how many revisions the down pass uses a second thread (below it, opening a second
+/// database costs more than it saves; `Threads` documents the figure).
+const SPLIT_FROM: usize = 64;
+
 /// The round-trip database and what Retort knows of its state.
 struct Db {
     conn: Connection,
@@ -59,19 +65,18 @@ struct Db {
     cache: SchemaCache,
     /// Fingerprints of every table (SQLite's own included) as the current state should be.
     tables: fingerprint::Tables,
-    kept: usize,
+    /// Databases written out so far, by every pass of this run.
+    kept: Arc<AtomicUsize>,
 }
 
 impl Db {
     /// Writes the database as it is now into the scratch directory.
     fn keep(&mut self, rev: RevisionId, check: &str) -> Option<PathBuf> {
-        if self.kept >= KEEP_AT_MOST {
+        if self.kept.fetch_add(1, Ordering::Relaxed) >= KEEP_AT_MOST {
             return None;
         }
         let path = self.scratch.join(format!("{rev}-{}.db", check.replace(' ', "-")));
-        let kept = Image::take(&self.conn, None).ok()?.write(&path)?;
-        self.kept += 1;
-        Some(kept)
+        Image::take(&self.conn, None).ok()?.write(&path)
     }
 
     /// Makes the database `image` again (the caller puts the cache in step).
@@ -205,14 +210,19 @@ pub(super) struct RoundTrip {
 pub(super) fn run(
     set: &MigrationSet,
     scratch: &Path,
-    check_proofs: bool,
+    options: &super::Options,
     caches_at: &BTreeSet<usize>,
     on_result: &mut dyn FnMut(super::Checked),
 ) -> crate::Result<RoundTrip> {
     let migrator = Migrator::new(set.clone());
     let conn = image::memory()?;
-    let mut db =
-        Db { conn, scratch: scratch.to_path_buf(), cache: SchemaCache::default(), tables: Default::default(), kept: 0 };
+    let mut db = Db {
+        conn,
+        scratch: scratch.to_path_buf(),
+        cache: SchemaCache::default(),
+        tables: Default::default(),
+        kept: Arc::new(AtomicUsize::new(0)),
+    };
     let mut changes = Vec::new();
     let mut failed: BTreeSet<RevisionId> = BTreeSet::new();
     // Findings per revision, reported in topological order after both passes.
@@ -227,101 +237,115 @@ pub(super) fn run(
     let cache = caches_at.contains(&0).then(|| db.cache.clone());
     prefixes.insert(0, Prefix { schema: base_schema.clone(), image: base.clone(), cache });
     let graph = set.graph();
+    // The levels the main thread reverts, and the state below the first of them.
     let mut levels: Vec<Level> = Vec::new();
-    // The up pass.
-    for (index, rev) in set.order().iter().enumerate() {
-        let m = set.get(rev).ok_or_else(|| crate::Error::Misuse(format!("{rev} is in the order but not the set")))?;
-        if let Some(cause) = graph.parents(rev).iter().chain(graph.depends_on(rev)).find(|p| broken.contains(p)) {
-            broken.insert(*rev);
-            let f = finding(*rev, None, "round trip", format!("not tested: it needs {cause}, which failed"));
-            findings.entry(*rev).or_default().push(f);
-            continue;
+    let (mut below_schema, mut below) = (base_schema.clone(), base.clone());
+    // With two threads, the lower levels' down pass starts on a second database as soon as the
+    // up pass has passed them; the main thread goes on up, then reverts the rest. A third of
+    // the levels is below the split: the second thread's downs then end about when the main
+    // thread's do.
+    let two = match options.threads {
+        Threads::One => false,
+        Threads::Two => true,
+        Threads::Available => {
+            std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) && crate::open::allocation_statistics_off()
         }
-        let before = levels.last().map_or(&base, |l| &l.image);
-        let up = match step(&migrator, &db.conn, rev, Direction::Up)? {
-            Ok(step) => step,
-            Err(e) => {
-                let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
-                f.kept = db.keep(*rev, "up");
-                findings.entry(*rev).or_default().push(f);
+    };
+    let split_at = (two && set.order().len() >= SPLIT_FROM).then(|| set.order().len() * 2 / 3);
+    let mut applied = 0usize;
+    let (high, low) = std::thread::scope(|scope| -> crate::Result<(Down, Down)> {
+        let mut low: Option<std::thread::ScopedJoinHandle<'_, crate::Result<Down>>> = None;
+        // The up pass.
+        for (index, rev) in set.order().iter().enumerate() {
+            let m =
+                set.get(rev).ok_or_else(|| crate::Error::Misuse(format!("{rev} is in the order but not the set")))?;
+            if let Some(cause) = graph.parents(rev).iter().chain(graph.depends_on(rev)).find(|p| broken.contains(p)) {
                 broken.insert(*rev);
-                // A `Transaction: none` up may have left part of itself.
-                if m.transaction == TransactionMode::None {
-                    let before = before.clone();
-                    db.restore(&before)?;
-                }
+                let f = finding(*rev, None, "round trip", format!("not tested: it needs {cause}, which failed"));
+                findings.entry(*rev).or_default().push(f);
                 continue;
             }
+            let before = levels.last().map_or(&below, |l| &l.image);
+            let up = match step(&migrator, &db.conn, rev, Direction::Up)? {
+                Ok(step) => step,
+                Err(e) => {
+                    let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
+                    f.kept = db.keep(*rev, "up");
+                    findings.entry(*rev).or_default().push(f);
+                    broken.insert(*rev);
+                    // A `Transaction: none` up may have left part of itself.
+                    if m.transaction == TransactionMode::None {
+                        let before = before.clone();
+                        db.restore(&before)?;
+                    }
+                    continue;
+                }
+            };
+            db.cache.begin_trial();
+            let schema = db.cache.read_after(&db.conn, &up.footprint)?;
+            let cache_undo = db.cache.end_trial();
+            let previous = levels.last().map_or(&below_schema, |l| &l.schema);
+            let diff = previous.diff(&schema);
+            changes.push((*rev, if diff.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&diff) }));
+            let violations = rule_violations(m, &up.touched);
+            if !violations.is_empty() {
+                let f = finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n"));
+                findings.entry(*rev).or_default().push(f);
+            }
+            let dirty = db.dirty(&[&up])?;
+            let tables_before: fingerprint::Tables =
+                dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
+            db.tables.extend(fingerprint::tables(&db.conn, &dirty)?);
+            let header_after = fingerprint::header(&db.conn)?;
+            let image = Image::take(&db.conn, Some(before))?;
+            if broken.is_empty() {
+                let cache = caches_at.contains(&(index + 1)).then(|| db.cache.clone());
+                prefixes.insert(index + 1, Prefix { schema: schema.clone(), image: image.clone(), cache });
+            }
+            let header_before = std::mem::replace(&mut header, header_after.clone());
+            levels.push(Level { rev: *rev, schema, image, cache_undo, tables_before, header_before, header_after, up });
+            applied += 1;
+            if low.is_none() && split_at.is_some_and(|at| index + 1 >= at) && index + 1 < set.order().len() {
+                // Hand the levels so far to the second thread, with the state after them.
+                let mine = std::mem::take(&mut levels);
+                let top = mine.last().map(|l| (l.schema.clone(), l.image.clone()));
+                let (schema, image) = top.ok_or_else(|| crate::Error::Misuse("split with no level".into()))?;
+                let (cache, tables, kept) = (db.cache.clone(), db.tables.clone(), Arc::clone(&db.kept));
+                let (migrator, base_schema, base, scratch) = (&migrator, &base_schema, &base, scratch.to_path_buf());
+                let (check_proofs, start) = (options.check_proofs, image.clone());
+                low = Some(scope.spawn(move || {
+                    let conn = start.open()?;
+                    let db = Db { conn, scratch, cache, tables, kept };
+                    let pass = DownPass { set, migrator, levels: &mine, below: (base_schema, base), check_proofs };
+                    pass.run(db)
+                }));
+                (below_schema, below) = (schema, image);
+            }
+        }
+        let pass = DownPass {
+            set,
+            migrator: &migrator,
+            levels: &levels,
+            below: (&below_schema, &below),
+            check_proofs: options.check_proofs,
         };
-        db.cache.begin_trial();
-        let schema = db.cache.read_after(&db.conn, &up.footprint)?;
-        let cache_undo = db.cache.end_trial();
-        let previous = levels.last().map_or(&base_schema, |l| &l.schema);
-        let diff = previous.diff(&schema);
-        changes.push((*rev, if diff.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&diff) }));
-        let violations = rule_violations(m, &up.touched);
-        if !violations.is_empty() {
-            let f = finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n"));
-            findings.entry(*rev).or_default().push(f);
-        }
-        let dirty = db.dirty(&[&up])?;
-        let tables_before: fingerprint::Tables =
-            dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
-        db.tables.extend(fingerprint::tables(&db.conn, &dirty)?);
-        let header_after = fingerprint::header(&db.conn)?;
-        let image = Image::take(&db.conn, Some(before))?;
-        if broken.is_empty() {
-            let cache = caches_at.contains(&(index + 1)).then(|| db.cache.clone());
-            prefixes.insert(index + 1, Prefix { schema: schema.clone(), image: image.clone(), cache });
-        }
-        let header_before = std::mem::replace(&mut header, header_after.clone());
-        levels.push(Level { rev: *rev, schema, image, cache_undo, tables_before, header_before, header_after, up });
+        let high = pass.run(db)?;
+        let low = match low {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(crate::Error::Misuse("the down pass's second thread panicked".into())))?,
+            None => Down { all_shown: true, ..Down::default() },
+        };
+        Ok((high, low))
+    })?;
+    let at_head = levels.last().map_or(below.clone(), |l| l.image.clone());
+    let head_schema = levels.last().map_or(&below_schema, |l| &l.schema).to_string();
+    let all_shown = high.all_shown && low.all_shown;
+    for (rev, f) in high.findings.into_iter().chain(low.findings) {
+        findings.entry(rev).or_default().push(f);
     }
-    let at_head = levels.last().map_or(base.clone(), |l| l.image.clone());
-    let head_schema = levels.last().map_or(&base_schema, |l| &l.schema).to_string();
-    // The down pass, from head. After each level the database is in the state before its up:
-    // shown by its down, or else restored from that state's image (and the schema cache put
-    // back with the up pass's record of what the up changed in it).
-    let mut all_shown = true;
-    for i in (0..levels.len()).rev() {
-        let level = &levels[i];
-        let m = set.get(&level.rev).ok_or_else(|| crate::Error::Misuse(format!("{} is not in the set", level.rev)))?;
-        let (before_schema, before_image) = match i {
-            0 => (&base_schema, &base),
-            _ => (&levels[i - 1].schema, &levels[i - 1].image),
-        };
-        db.cache.begin_trial();
-        let after = if m.irreversible.is_some() {
-            // No down to run: the state stays the one after the up.
-            all_shown = false;
-            After::Again
-        } else {
-            down_then_up(&migrator, &mut db, level, before_schema, check_proofs, &mut proofs)?
-        };
-        db.tables.extend(level.tables_before.clone());
-        let restore = match after {
-            After::Before => {
-                db.cache.end_trial();
-                false
-            }
-            // The next down runs from the restored state, not from this down's: head → base is
-            // then not shown by this pass.
-            After::Again => {
-                all_shown = false;
-                true
-            }
-            After::Failed(f) => {
-                findings.entry(level.rev).or_default().push(f);
-                all_shown = false;
-                true
-            }
-        };
-        if restore {
-            db.cache.rollback_trial();
-            db.cache.undo(&level.cache_undo);
-            db.restore(before_image)?;
-        }
-    }
+    proofs.proven += high.proofs.proven + low.proofs.proven;
+    proofs.run.extend(high.proofs.run.into_iter().chain(low.proofs.run));
     // Report in topological order, one line per revision.
     for rev in set.order() {
         match findings.remove(rev) {
@@ -338,8 +362,80 @@ pub(super) fn run(
             }
         }
     }
-    let head_to_base_shown = all_shown && failed.is_empty() && !levels.is_empty();
+    let head_to_base_shown = all_shown && failed.is_empty() && applied > 0;
     Ok(RoundTrip { at_head, changes, head_schema, failed, prefixes, proofs, head_to_base_shown })
+}
+
+/// The down pass over some of the levels, sharing the up pass's records.
+struct DownPass<'a> {
+    set: &'a MigrationSet,
+    migrator: &'a Migrator,
+    levels: &'a [Level],
+    /// The state before the first level's up: its schema and image.
+    below: (&'a Schema, &'a Image),
+    check_proofs: bool,
+}
+
+/// What a down pass found.
+#[derive(Default)]
+struct Down {
+    findings: Vec<(RevisionId, Finding)>,
+    proofs: Proofs,
+    /// Every down gave the state before its up, so the database was never restored.
+    all_shown: bool,
+}
+
+impl DownPass<'_> {
+    /// Reverts the levels, highest first, on `db`, which must be in the state after the highest
+    /// one's up. After each level the database is in the state before its up:
+    /// shown by its down, or else restored from that state's image (and the schema cache put
+    /// back with the up pass's record of what the up changed in it).
+    fn run(&self, mut db: Db) -> crate::Result<Down> {
+        let mut out = Down { all_shown: true, ..Down::default() };
+        for i in (0..self.levels.len()).rev() {
+            let level = &self.levels[i];
+            let m = self
+                .set
+                .get(&level.rev)
+                .ok_or_else(|| crate::Error::Misuse(format!("{} is not in the set", level.rev)))?;
+            let (before_schema, before_image) = match i {
+                0 => self.below,
+                _ => (&self.levels[i - 1].schema, &self.levels[i - 1].image),
+            };
+            db.cache.begin_trial();
+            let after = if m.irreversible.is_some() {
+                // No down to run: the state stays the one after the up.
+                out.all_shown = false;
+                After::Again
+            } else {
+                down_then_up(self.migrator, &mut db, level, before_schema, self.check_proofs, &mut out.proofs)?
+            };
+            db.tables.extend(level.tables_before.clone());
+            let restore = match after {
+                After::Before => {
+                    db.cache.end_trial();
+                    false
+                }
+                // The next down runs from the restored state, not from this down's: head → base
+                // is then not shown by this pass.
+                After::Again => {
+                    out.all_shown = false;
+                    true
+                }
+                After::Failed(f) => {
+                    out.findings.push((level.rev, f));
+                    out.all_shown = false;
+                    true
+                }
+            };
+            if restore {
+                db.cache.rollback_trial();
+                db.cache.undo(&level.cache_undo);
+                db.restore(before_image)?;
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Where `down_then_up` left the database.
