@@ -90,14 +90,21 @@ pub fn mismatches_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Mis
         }
     }
     for parent in &parents {
+        // A table that references `parent` names it in its text (SQLite rewrites the text when
+        // a table is renamed), so only those tables' keys are listed; a name holding a quote
+        // character may be written escaped, so it lists every table's.
+        let plain = !parent.contains(['"', '\'', '`', '[', ']']);
         let mut stmt = conn
             .prepare_cached(
                 "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
-                 WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE",
+                 WHERE m.type = 'table' AND (NOT ?2 OR instr(lower(m.sql), lower(?1)) > 0) \
+                 AND f.\"table\" = ?1 COLLATE NOCASE",
             )
             .map_err(fk_error)?;
-        let referencing: Vec<String> =
-            stmt.query_map([parent], |r| r.get(0)).and_then(Iterator::collect).map_err(fk_error)?;
+        let referencing: Vec<String> = stmt
+            .query_map(rusqlite::params![parent, plain], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(fk_error)?;
         children.extend(referencing);
     }
     let mut out = Vec::new();
@@ -248,6 +255,27 @@ mod tests {
             "CREATE TABLE c (x REFERENCES c(id), id INTEGER PRIMARY KEY);",
         ] {
             assert_eq!(check(schema), Vec::<String>::new(), "{schema}");
+        }
+    }
+
+    #[test]
+    fn a_dropped_parent_index_is_found_through_any_spelling_of_the_parent() {
+        for (parent, reference) in
+            [("p", "P"), ("we\"ird", "\"WE\"\"IRD\""), ("sp ace", "[Sp Ace]"), ("q'uote", "`q'uote`")]
+        {
+            let quoted = format!("\"{}\"", parent.replace('"', "\"\""));
+            let conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch(&format!(
+                "CREATE TABLE {quoted} (a); CREATE UNIQUE INDEX pa ON {quoted} (a); \
+                 CREATE TABLE other (z); CREATE TABLE c (x REFERENCES {reference}(a));"
+            ))
+            .unwrap();
+            assert!(mismatches(&conn).unwrap().is_empty(), "{parent}");
+            conn.execute_batch("DROP INDEX pa;").unwrap();
+            let touched = [Access { kind: AccessKind::DropIndex, table: parent.to_string(), trigger: None }];
+            let found: Vec<String> =
+                mismatches_after(&conn, &touched).unwrap().iter().map(|m| m.child.clone()).collect();
+            assert_eq!(found, ["c"], "{parent} referenced as {reference}");
         }
     }
 }

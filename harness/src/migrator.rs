@@ -619,7 +619,7 @@ impl Session<'_> {
         }
         self.closed = true;
         Watch::uninstall(self.conn);
-        self.settings.restore(self.conn)
+        self.settings.restore(self.conn, self.settings_dirty.take())
     }
 
     /// Creates the history table outside a transaction (for `Transaction: none` steps).

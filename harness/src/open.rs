@@ -132,6 +132,7 @@ pub unsafe fn disable_allocation_statistics() {
 
 /// Whether SQLite's allocation statistics are off, asked while a connection is open (an open
 /// connection has allocated memory, so with the statistics on the count is above zero).
+#[cfg(feature = "harness")]
 #[allow(unsafe_code)] // rusqlite has no safe call for it.
 pub(crate) fn allocation_statistics_off() -> bool {
     // SAFETY: `sqlite3_memory_used` takes no arguments and reads a counter under SQLite's lock.

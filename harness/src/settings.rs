@@ -94,14 +94,19 @@ impl Settings {
         Ok(())
     }
 
-    /// Gives the connection back the values it came with.
-    pub(crate) fn restore(&self, conn: &Connection) -> Result<()> {
-        let now = read(conn)?;
+    /// Gives the connection back the values it came with. `assigned` says whether SQL run since
+    /// the last `pin` or `reassert` assigned a setting (the authorizer saw a `PRAGMA` set one);
+    /// otherwise every pinned setting still has Retort's value, and only those `pin` changed need
+    /// their old value back, with nothing read.
+    pub(crate) fn restore(&self, conn: &Connection, assigned: bool) -> Result<()> {
+        if assigned {
+            self.reassert(conn)?;
+        }
         let sql: String = PINNED
             .iter()
-            .zip(self.pinned.iter().zip(&now.pinned))
-            .filter(|(_, (saved, now))| saved != now)
-            .map(|((name, _), (saved, _))| format!("PRAGMA {name} = {saved};"))
+            .zip(&self.pinned)
+            .filter(|((_, want), saved)| want != *saved)
+            .map(|((name, _), saved)| format!("PRAGMA {name} = {saved};"))
             .collect();
         if !sql.is_empty() {
             conn.execute_batch(&sql).map_err(Error::sqlite("cannot restore the connection's settings"))?;
@@ -129,8 +134,21 @@ mod tests {
         saved.reassert(&conn).unwrap();
         assert_eq!((value(&conn, "foreign_keys"), value(&conn, "legacy_alter_table")), (0, 0));
         assert_eq!(value(&conn, "synchronous"), 1, "the connection's own value comes back");
-        saved.restore(&conn).unwrap();
+        saved.restore(&conn, false).unwrap();
         assert_eq!(value(&conn, "foreign_keys"), 1, "the connection gets its own value back");
+    }
+
+    #[test]
+    fn restore_after_an_assignment_puts_back_every_setting() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = 1;").unwrap();
+        let saved = Settings::pin(&conn).unwrap();
+        conn.execute_batch("PRAGMA recursive_triggers = ON; PRAGMA synchronous = 0; PRAGMA foreign_keys = OFF;")
+            .unwrap();
+        saved.restore(&conn, true).unwrap();
+        assert_eq!(value(&conn, "recursive_triggers"), 0, "a setting the SQL assigned gets the connection's value");
+        assert_eq!(value(&conn, "synchronous"), 1, "a kept setting too");
+        assert_eq!(value(&conn, "foreign_keys"), 1, "and the pinned one its own value");
     }
 
     #[test]

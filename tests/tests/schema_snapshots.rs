@@ -7,7 +7,8 @@ use retort::harness::{Options, Threads, run};
 #[test]
 fn schema() {
     let set = retort_example::MIGRATIONS.load().expect("the embedded migrations load");
-    let options = Options { walks: 0, seed: None, populate: Vec::new(), check_proofs: false, threads: Threads::Available };
+    let options =
+        Options { walks: 0, seed: None, populate: Vec::new(), check_proofs: false, threads: Threads::Available };
     let outcome = run(&set, &options, &mut |_| {}).expect("the harness runs");
     assert!(outcome.failed.is_empty(), "the example migrations round-trip: {:#?}", outcome.failed);
     assert_eq!(outcome.changes.len(), set.len());

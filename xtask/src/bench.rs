@@ -159,7 +159,12 @@ fn floor_round_trip(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Resul
 
 /// The harness's steps 2-7 (no populate scripts): what `migrate-test` runs beyond the
 /// directory checks, with a fixed walk seed so runs compare.
-fn harness_round_trip(set: &MigrationSet, walks: u32, expect_failures: bool, threads: Threads) -> anyhow::Result<Duration> {
+fn harness_round_trip(
+    set: &MigrationSet,
+    walks: u32,
+    expect_failures: bool,
+    threads: Threads,
+) -> anyhow::Result<Duration> {
     let options = retort::harness::Options { walks, seed: Some(1), populate: Vec::new(), check_proofs: false, threads };
     let started = Instant::now();
     let outcome = retort::harness::run(set, &options, &mut |_| {})?;

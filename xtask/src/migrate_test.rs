@@ -93,7 +93,13 @@ pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
     };
     check_heads(&mut tally, &set, flags.allow_multiple_heads);
     tally.problems("lint", &retort_build::lint::lint(&set));
-    let options = Options { walks: flags.walks, seed: flags.seed, populate: scripts, check_proofs: false, threads: Threads::Available };
+    let options = Options {
+        walks: flags.walks,
+        seed: flags.seed,
+        populate: scripts,
+        check_proofs: false,
+        threads: Threads::Available,
+    };
     let mut progress = Progress::new(set.len());
     let outcome = retort::harness::run(&set, &options, &mut |event| match event {
         Event::Passed { check: "round trip", subject } if progress.enabled => progress.advance(&subject),

@@ -286,7 +286,8 @@ pub(super) fn run(
             let cache_undo = db.cache.end_trial();
             let previous = levels.last().map_or(&below_schema, |l| &l.schema);
             let diff = previous.diff(&schema);
-            changes.push((*rev, if diff.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&diff) }));
+            changes
+                .push((*rev, if diff.is_empty() { "(no schema change)\n".to_string() } else { render_changes(&diff) }));
             let violations = rule_violations(m, &up.touched);
             if !violations.is_empty() {
                 let f = finding(*rev, Some(Direction::Up), "schema-only rule", violations.join("\n"));

@@ -24,7 +24,7 @@ use retort_build::{MigrationSet, RevisionId};
 use super::roundtrip::Prefix;
 use super::{Event, Finding};
 use crate::snapshot::{Schema, render_changes};
-use crate::{Direction, DowngradeOptions, Migrator, Target};
+use crate::{Direction, Migrator, Target};
 
 /// A stretch of the topological order where other orders are possible: indices `start..=end`.
 /// Its states are the ancestor-closed sets holding the first `start` revisions and nothing past
@@ -223,7 +223,13 @@ impl Walker<'_> {
         let prefix = self.prefixes.get(&k).ok_or("a stored state is missing")?;
         let conn = prefix.image.open().map_err(|e| e.to_string())?;
         let mut cache = prefix.cache.clone().unwrap_or_default();
-        let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
+        // The history as the migrator reads it, checked after every move; each move is planned
+        // from it, as `upgrade` and `downgrade` would plan it after reading it themselves.
+        let mut state = self.migrator.state(&conn).map_err(|e| e.to_string())?;
+        if state.applied != order[..k].iter().copied().collect::<BTreeSet<_>>() {
+            return Err("the stored state's history is not its revisions".into());
+        }
+        let mut applied = state.applied.clone();
         trace.push(format!("start at {}", at(&graph.heads_of(&applied))));
         let in_window = &order[window.start..=window.end];
         for mv in &walk.moves {
@@ -245,15 +251,10 @@ impl Walker<'_> {
                 }
             };
             trace.push(format!("{direction} {target}"));
-            let outcome = match direction {
-                Direction::Up => self.migrator.upgrade(&conn, Target::Revision(target), &mut |_| {}),
-                Direction::Down => self.migrator.downgrade(
-                    &conn,
-                    Target::Revision(target),
-                    DowngradeOptions { backup: false },
-                    &mut |_| {},
-                ),
-            };
+            let outcome = self
+                .migrator
+                .plan(&state, direction, Target::Revision(target))
+                .and_then(|path| self.migrator.run(&conn, &path, direction, &mut |_| {}));
             let mut footprint = crate::watch::Footprint::default();
             match outcome {
                 Ok(report) => report.steps.iter().for_each(|s| footprint.extend(&s.footprint)),
@@ -264,7 +265,8 @@ impl Walker<'_> {
                 }
                 Err(e) => return Err(e.to_string()),
             }
-            let now = self.migrator.state(&conn).map_err(|e| e.to_string())?.applied;
+            state = self.migrator.state(&conn).map_err(|e| e.to_string())?;
+            let now = state.applied.clone();
             if now != expected {
                 return Err(format!(
                     "the database is at {}, but the graph says it should be at {}",
