@@ -194,6 +194,8 @@ impl fmt::Display for Schema {
 /// One `sqlite_schema` row as the cache last read it.
 #[derive(Clone, Debug)]
 struct Entry {
+    /// Its rowid in `sqlite_schema`.
+    rowid: i64,
     /// `tbl_name`, lower-cased.
     table: String,
     /// The row's SQL text.
@@ -227,6 +229,12 @@ pub struct SchemaCache {
     undo: Option<Vec<(String, Option<Entry>)>>,
     /// True once a full read has filled the cache (before that, every read is full).
     primed: bool,
+    /// Table (lower-cased) -> the keys of its entries.
+    by_table: HashMap<String, BTreeSet<String>>,
+    /// Tables with entries that are not cacheable -> how many.
+    uncacheable: HashMap<String, usize>,
+    /// `sqlite_schema` rowid -> the key of its entry.
+    by_rowid: std::collections::BTreeMap<i64, String>,
 }
 
 /// What a trial changed in a `SchemaCache`, to go back with `SchemaCache::undo`.
@@ -235,6 +243,7 @@ pub struct CacheUndo(Vec<(String, Option<Entry>)>);
 
 /// A row of `sqlite_schema`.
 struct Row {
+    rowid: i64,
     kind: String,
     name: String,
     table: String,
@@ -250,7 +259,7 @@ impl SchemaCache {
         let mut stale = Vec::new();
         for row in &rows {
             let key = entry_key(&row.kind, &row.name);
-            if !self.entries.get(&key).is_some_and(|e| e.cacheable && e.sql == row.sql) {
+            if !self.entries.get(&key).is_some_and(|e| e.fresh(row)) {
                 stale.push(key.clone());
             }
             seen.insert(key);
@@ -267,25 +276,32 @@ impl SchemaCache {
         }
         let mut names: BTreeSet<String> = footprint.objects.clone();
         // Rows that depend on other rows are re-read whatever changed.
-        names.extend(self.entries.values().filter(|e| !e.cacheable).map(|e| e.table.clone()));
+        names.extend(self.uncacheable.keys().cloned());
         if names.is_empty() {
             self.changed.clear();
             return Ok(Schema { objects: self.current.clone() });
         }
-        let rows = schema_rows(conn, Some(&names))?;
+        // The rows cached for those names, and the largest rowid of a row the step did not
+        // touch: it still exists, so every row created since has a larger rowid (SQLite gives
+        // a new row the largest rowid plus one, until that reaches 2^63 - 1).
+        let named: Vec<&String> = names.iter().filter_map(|t| self.by_table.get(t)).flatten().collect();
+        let rowids: Vec<i64> = named.iter().filter_map(|k| self.entries.get(*k)).map(|e| e.rowid).collect();
+        let untouched = self
+            .by_rowid
+            .iter()
+            .rev()
+            .find(|(_, k)| self.entries.get(*k).is_some_and(|e| !names.contains(&e.table)))
+            .map_or(0, |(rowid, _)| *rowid);
+        if untouched > i64::MAX / 2 {
+            return self.read(conn);
+        }
+        let rows = schema_rows(conn, Some((&rowids, untouched)))?;
         let present: std::collections::HashSet<String> = rows.iter().map(|r| entry_key(&r.kind, &r.name)).collect();
         // Every cached row the footprint names is either read again or gone.
-        let named: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| names.contains(&e.table))
-            .map(|(k, _)| k.clone())
-            .chain(rows.iter().map(|r| entry_key(&r.kind, &r.name)))
-            .collect();
-        let gone: Vec<String> = named.iter().filter(|k| !present.contains(*k)).cloned().collect();
+        let gone: Vec<String> = named.into_iter().filter(|k| !present.contains(*k)).cloned().collect();
         let stale: Vec<String> = rows
             .iter()
-            .filter(|r| !self.entries.get(&entry_key(&r.kind, &r.name)).is_some_and(|e| e.cacheable && e.sql == r.sql))
+            .filter(|r| !self.entries.get(&entry_key(&r.kind, &r.name)).is_some_and(|e| e.fresh(r)))
             .map(|r| entry_key(&r.kind, &r.name))
             .collect();
         self.apply(conn, rows, stale, gone)
@@ -325,18 +341,10 @@ impl SchemaCache {
         self.changed.clear();
     }
 
-    /// Replaces the entry under `key`, keeping `current` in step and recording the old one.
+    /// Replaces the entry under `slot`, keeping `current` and the indexes in step and recording
+    /// the old one.
     fn set(&mut self, slot: String, entry: Option<Entry>) {
-        let old = match entry {
-            Some(e) => {
-                for o in &e.objects {
-                    let at = self.current.partition_point(|c| key(c) < key(o));
-                    self.current.insert(at, Arc::clone(o));
-                }
-                self.entries.insert(slot.clone(), e)
-            }
-            None => self.entries.remove(&slot),
-        };
+        let old = self.entries.remove(&slot);
         if let Some(old) = &old {
             for o in &old.objects {
                 let from = self.current.partition_point(|c| key(c) < key(o));
@@ -344,6 +352,35 @@ impl SchemaCache {
                     self.current.remove(from + i);
                 }
             }
+            if let Some(keys) = self.by_table.get_mut(&old.table) {
+                keys.remove(&slot);
+                if keys.is_empty() {
+                    self.by_table.remove(&old.table);
+                }
+            }
+            if !old.cacheable {
+                if let Some(n) = self.uncacheable.get_mut(&old.table) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.uncacheable.remove(&old.table);
+                    }
+                }
+            }
+            if self.by_rowid.get(&old.rowid) == Some(&slot) {
+                self.by_rowid.remove(&old.rowid);
+            }
+        }
+        if let Some(e) = entry {
+            for o in &e.objects {
+                let at = self.current.partition_point(|c| key(c) < key(o));
+                self.current.insert(at, Arc::clone(o));
+            }
+            self.by_table.entry(e.table.clone()).or_default().insert(slot.clone());
+            if !e.cacheable {
+                *self.uncacheable.entry(e.table.clone()).or_default() += 1;
+            }
+            self.by_rowid.insert(e.rowid, slot.clone());
+            self.entries.insert(slot.clone(), e);
         }
         if let Some(undo) = &mut self.undo {
             undo.push((slot, old));
@@ -378,11 +415,20 @@ impl SchemaCache {
             }
             let (found, cacheable) = read_object(conn, &row.kind, &row.name, &row.table, &row.sql)?;
             let objects = found.into_iter().map(Arc::new).collect();
-            let entry = Entry { table: row.table.to_ascii_lowercase(), sql: row.sql, objects, cacheable };
+            let entry =
+                Entry { rowid: row.rowid, table: row.table.to_ascii_lowercase(), sql: row.sql, objects, cacheable };
             self.set(key.clone(), None);
             self.set(key, Some(entry));
         }
         Ok(Schema { objects: self.current.clone() })
+    }
+}
+
+impl Entry {
+    /// Whether this entry still stands for `row`: the same row with the same text, and objects
+    /// that depend on that text alone.
+    fn fresh(&self, row: &Row) -> bool {
+        self.cacheable && self.rowid == row.rowid && self.sql == row.sql
     }
 }
 
@@ -406,27 +452,31 @@ pub(crate) fn json_string(text: &str) -> String {
     out
 }
 
-/// The rows of `sqlite_schema` (all, or those whose name or table is in `names`), without
-/// SQLite's own and the history table.
-fn schema_rows(conn: &Connection, names: Option<&BTreeSet<String>>) -> Result<Vec<Row>> {
+/// The rows of `sqlite_schema` (all, or those with one of the `rowids` or a rowid above the
+/// bound), without SQLite's own and the history table.
+fn schema_rows(conn: &Connection, some: Option<(&[i64], i64)>) -> Result<Vec<Row>> {
     let ctx = || Error::sqlite("cannot read the schema (sqlite_schema)");
-    const ALL: &str = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
+    const ALL: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
                        WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'";
-    const NAMED: &str = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
-                         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history' \
-                         AND (lower(name) IN (SELECT value FROM json_each(?1)) \
-                              OR lower(tbl_name) IN (SELECT value FROM json_each(?1)))";
+    // Two rowid lookups, not a scan.
+    const SOME: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
+                        WHERE rowid IN (SELECT value FROM json_each(?1)) \
+                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history' \
+                        UNION ALL \
+                        SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
+                        WHERE rowid > ?2 AND rowid NOT IN (SELECT value FROM json_each(?1)) \
+                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'";
     let text = |row: &rusqlite::Row<'_>, i: usize| -> String {
         row.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten()).unwrap_or("").to_string()
     };
     let map = |row: &rusqlite::Row<'_>| {
-        Ok(Row { kind: text(row, 0), name: text(row, 1), table: text(row, 2), sql: text(row, 3) })
+        Ok(Row { rowid: row.get(0)?, kind: text(row, 1), name: text(row, 2), table: text(row, 3), sql: text(row, 4) })
     };
-    match names {
+    match some {
         None => conn.prepare_cached(ALL).and_then(|mut s| s.query_map([], map)?.collect()),
-        Some(names) => {
-            let list = format!("[{}]", names.iter().map(|n| json_string(n)).collect::<Vec<_>>().join(","));
-            conn.prepare_cached(NAMED).and_then(|mut s| s.query_map([list], map)?.collect())
+        Some((rowids, above)) => {
+            let list = format!("[{}]", rowids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
+            conn.prepare_cached(SOME).and_then(|mut s| s.query_map(rusqlite::params![list, above], map)?.collect())
         }
     }
     .map_err(ctx())

@@ -251,6 +251,19 @@ proptest! {
         )];
         for (i, (up, down, _)) in steps.iter().enumerate() {
             migrations_sql.push((up.clone(), down.clone()));
+            if i % 3 == 0 {
+                // Objects dropped and created in one step, so catalog rowids are reused (a
+                // dropped last row's rowid goes to the next row created), and one object comes
+                // back with the same text in another row.
+                migrations_sql.push((
+                    format!("CREATE TABLE k{i} (x);\nCREATE VIEW kv{i} AS SELECT 1;"),
+                    format!("DROP VIEW kv{i};\nDROP TABLE k{i};"),
+                ));
+                migrations_sql.push((
+                    format!("DROP VIEW kv{i};\nDROP TABLE k{i};\nCREATE VIEW kv{i} AS SELECT 1;\nCREATE TABLE k{i} (x, y);"),
+                    format!("DROP TABLE k{i};\nDROP VIEW kv{i};\nCREATE TABLE k{i} (x);\nCREATE VIEW kv{i} AS SELECT 1;"),
+                ));
+            }
             if renames[i % renames.len()] {
                 // A rebuild that drops a collation and recreates an index with the same text.
                 migrations_sql.push((
