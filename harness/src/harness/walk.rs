@@ -162,7 +162,13 @@ pub(super) fn run(
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let config = Config { cases: walks, failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
-    let walker = Walker { set, migrator: Migrator::new(set.clone()), prefixes, canonical: RefCell::default() };
+    let walker = Walker {
+        set,
+        migrator: Migrator::new(set.clone()),
+        prefixes,
+        canonical: RefCell::default(),
+        walked: RefCell::default(),
+    };
     let coverage = RefCell::new((BTreeSet::new(), 0usize));
     let strategy = (
         0..usable.len(),
@@ -207,6 +213,8 @@ struct Walker<'a> {
     prefixes: &'a BTreeMap<usize, Prefix>,
     /// Canonical schemas of the states the round trip did not visit, built once each.
     canonical: RefCell<HashMap<Vec<RevisionId>, Schema>>,
+    /// The walks already made: start state and moves.
+    walked: RefCell<std::collections::HashSet<(usize, Vec<(Direction, RevisionId)>)>>,
 }
 
 impl Walker<'_> {
@@ -220,6 +228,11 @@ impl Walker<'_> {
         let order = self.set.order();
         let graph = self.set.graph();
         let k = window.start + walk.start % (window.end + 2 - window.start);
+        // A walk that makes the same moves from the same state as one already walked would
+        // run the same SQL on the same state again: it is not run (small windows repeat often).
+        if !self.walked.borrow_mut().insert((k, self.moves_of(window, k, walk))) {
+            return Ok(());
+        }
         let prefix = self.prefixes.get(&k).ok_or("a stored state is missing")?;
         let conn = prefix.image.open().map_err(|e| e.to_string())?;
         let mut cache = prefix.cache.clone().unwrap_or_default();
@@ -233,23 +246,7 @@ impl Walker<'_> {
         trace.push(format!("start at {}", at(&graph.heads_of(&applied))));
         let in_window = &order[window.start..=window.end];
         for mv in &walk.moves {
-            let (direction, target, expected) = match *mv {
-                Move::Up(i) => {
-                    let t = in_window[i % in_window.len()];
-                    let mut expected = applied.clone();
-                    expected.extend(graph.ancestors(&[t]));
-                    expected.insert(t);
-                    (Direction::Up, t, expected)
-                }
-                Move::Down(i) => {
-                    let candidates: Vec<RevisionId> =
-                        in_window.iter().copied().filter(|r| applied.contains(r)).collect();
-                    let Some(&t) = candidates.get(i % candidates.len().max(1)) else { continue };
-                    let gone = graph.descendants(&[t]);
-                    let expected: BTreeSet<RevisionId> = applied.difference(&gone).copied().collect();
-                    (Direction::Down, t, expected)
-                }
-            };
+            let Some((direction, target, expected)) = self.resolve(in_window, &applied, *mv) else { continue };
             trace.push(format!("{direction} {target}"));
             let outcome = self
                 .migrator
@@ -294,6 +291,50 @@ impl Walker<'_> {
     }
 
     /// The canonical schema of `applied`, and whether the round trip visited that state.
+    /// What `mv` does from `applied` inside the window: its direction, its target, and the
+    /// applied set the graph says it leaves; `None` for a downgrade with nothing to target.
+    fn resolve(
+        &self,
+        in_window: &[RevisionId],
+        applied: &BTreeSet<RevisionId>,
+        mv: Move,
+    ) -> Option<(Direction, RevisionId, BTreeSet<RevisionId>)> {
+        let graph = self.set.graph();
+        match mv {
+            Move::Up(i) => {
+                let t = in_window[i % in_window.len()];
+                let mut expected = applied.clone();
+                expected.extend(graph.ancestors(&[t]));
+                expected.insert(t);
+                Some((Direction::Up, t, expected))
+            }
+            Move::Down(i) => {
+                let candidates: Vec<RevisionId> = in_window.iter().copied().filter(|r| applied.contains(r)).collect();
+                let t = *candidates.get(i % candidates.len().max(1))?;
+                let gone = graph.descendants(&[t]);
+                Some((Direction::Down, t, applied.difference(&gone).copied().collect()))
+            }
+        }
+    }
+
+    /// The moves `walk` makes from the state after the first `k` revisions, worked out on the
+    /// graph alone (a move the migrator refuses leaves the applied set as it was).
+    fn moves_of(&self, window: Window, k: usize, walk: &Walk) -> Vec<(Direction, RevisionId)> {
+        let order = self.set.order();
+        let in_window = &order[window.start..=window.end];
+        let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
+        let mut out = Vec::new();
+        for mv in &walk.moves {
+            let Some((direction, target, expected)) = self.resolve(in_window, &applied, *mv) else { continue };
+            out.push((direction, target));
+            let state = crate::State { applied: applied.clone(), rows: Vec::new() };
+            if self.migrator.plan(&state, direction, Target::Revision(target)).is_ok() {
+                applied = expected;
+            }
+        }
+        out
+    }
+
     fn canonical(&self, applied: &BTreeSet<RevisionId>) -> Result<(Schema, bool), String> {
         let order = self.set.order();
         let k = applied.len();
