@@ -207,6 +207,9 @@ pub(super) fn run(
     }
 }
 
+/// A walk's moves as made: direction and target of each.
+type Moves = Vec<(Direction, RevisionId)>;
+
 struct Walker<'a> {
     set: &'a MigrationSet,
     migrator: Migrator,
@@ -214,7 +217,7 @@ struct Walker<'a> {
     /// Canonical schemas of the states the round trip did not visit, built once each.
     canonical: RefCell<HashMap<Vec<RevisionId>, Schema>>,
     /// The walks already made: start state and moves.
-    walked: RefCell<std::collections::HashSet<(usize, Vec<(Direction, RevisionId)>)>>,
+    walked: RefCell<std::collections::HashSet<(usize, Moves)>>,
 }
 
 impl Walker<'_> {
@@ -319,7 +322,7 @@ impl Walker<'_> {
 
     /// The moves `walk` makes from the state after the first `k` revisions, worked out on the
     /// graph alone (a move the migrator refuses leaves the applied set as it was).
-    fn moves_of(&self, window: Window, k: usize, walk: &Walk) -> Vec<(Direction, RevisionId)> {
+    fn moves_of(&self, window: Window, k: usize, walk: &Walk) -> Moves {
         let order = self.set.order();
         let in_window = &order[window.start..=window.end];
         let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
