@@ -63,15 +63,7 @@ impl Settings {
     /// Reads the connection's settings, then pins Retort's.
     pub(crate) fn pin(conn: &Connection) -> Result<Settings> {
         let saved = read(conn)?;
-        let differing: String = PINNED
-            .iter()
-            .zip(&saved.pinned)
-            .filter(|((_, want), have)| want != *have)
-            .map(|((name, want), _)| format!("PRAGMA {name} = {want};"))
-            .collect();
-        if !differing.is_empty() {
-            conn.execute_batch(&differing).map_err(Error::sqlite("cannot pin the connection's settings"))?;
-        }
+        saved.switch_differing(conn, true).map_err(Error::sqlite("cannot pin the connection's settings"))?;
         Ok(saved)
     }
 
@@ -102,16 +94,19 @@ impl Settings {
         if assigned {
             self.reassert(conn)?;
         }
+        self.switch_differing(conn, false).map_err(Error::sqlite("cannot restore the connection's settings"))
+    }
+
+    /// Assigns, for each pinned setting whose value differs from the connection's own, Retort's
+    /// value (`to_pinned`) or the connection's.
+    fn switch_differing(&self, conn: &Connection, to_pinned: bool) -> rusqlite::Result<()> {
         let sql: String = PINNED
             .iter()
             .zip(&self.pinned)
             .filter(|((_, want), saved)| want != *saved)
-            .map(|((name, _), saved)| format!("PRAGMA {name} = {saved};"))
+            .map(|((name, want), saved)| format!("PRAGMA {name} = {};", if to_pinned { *want } else { *saved }))
             .collect();
-        if !sql.is_empty() {
-            conn.execute_batch(&sql).map_err(Error::sqlite("cannot restore the connection's settings"))?;
-        }
-        Ok(())
+        if sql.is_empty() { Ok(()) } else { conn.execute_batch(&sql) }
     }
 }
 
