@@ -106,12 +106,31 @@ fn assert_contains(output: &str, parts: &[&str]) {
     }
 }
 
+/// Every file under `dir` with its bytes, but `Cargo.lock` (Cargo's own to update).
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.file_name().is_some_and(|n| n != "Cargo.lock") {
+                out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn build_script_contract() {
     let s = Scratch::new(4);
+    let sources = tree(s.dir.path());
     let (ok, out) = s.build();
     assert!(ok, "a clean copy builds:\n{out}");
     assert!(!out.contains("warning: scratch"), "no warnings when everything is locked:\n{out}");
+    assert!(tree(s.dir.path()) == sources, "the build script writes nothing outside OUT_DIR (the crate is as it was)");
 
     // CRLF line ends and edits to documentation keep the checksum.
     s.edit(0, |t| t.replace('\n', "\r\n"));
@@ -127,8 +146,10 @@ fn build_script_contract() {
     let add_statement = |t: &str| t.replacen("\n-- migrate:down", "SELECT 1;\n\n-- migrate:down", 1);
     s.edit(0, add_statement);
     s.edit(2, add_statement);
+    let sources = tree(s.dir.path());
     let (ok, out) = s.build();
     assert!(!ok, "drift fails the build:\n{out}");
+    assert!(tree(s.dir.path()) == sources, "a failing build script writes nothing outside OUT_DIR either");
     let name0 = s.file(0).file_name().unwrap().to_string_lossy().into_owned();
     let name2 = s.file(2).file_name().unwrap().to_string_lossy().into_owned();
     let rev0 = &name0[..12];

@@ -15,12 +15,12 @@ fn lock_check_lock_and_relock() {
     assert_eq!(check.code, 0, "{check:?}");
 
     std::fs::write(s.migrations().join("0123456789ab_add_nickname.sql"), NEW).unwrap();
+    let before = std::fs::read_to_string(s.migrations().join("retort.lock")).unwrap();
     let stale = s.run(&["lock", "--check"]);
     assert_eq!(stale.code, 1, "{stale:?}");
     assert!(stale.stderr.contains("error: migration 0123456789ab is not in the lock file"), "{}", stale.stderr);
     assert!(stale.stderr.contains("--> migrations/0123456789ab_add_nickname.sql"), "{}", stale.stderr);
-    let before = std::fs::read_to_string(s.migrations().join("retort.lock")).unwrap();
-    assert_eq!(before, std::fs::read_to_string(s.migrations().join("retort.lock")).unwrap(), "--check writes nothing");
+    assert_eq!(std::fs::read_to_string(s.migrations().join("retort.lock")).unwrap(), before, "--check writes nothing");
 
     let locked = s.run(&["lock"]);
     assert_eq!(locked.code, 0, "{locked:?}");
