@@ -32,12 +32,13 @@ pub struct Options {
     /// Run every re-up, even those proven redundant, and fail (check `proof`) if one gives
     /// another state than the first up: a test of the proof, not for everyday use.
     pub check_proofs: bool,
-    /// How many threads the round trip's down pass may use.
+    /// How many threads the round trip's down pass and the walks may use.
     pub threads: Threads,
 }
 
-/// How many threads the round trip's down pass may use: with two, the lower half of the
-/// levels is reverted on a second in-memory database, opened from the image at the split.
+/// How many threads the harness may use: with two, the lower two thirds of the round trip's
+/// levels are reverted on a second in-memory database, opened from the image at the split, and
+/// the random walks are shared between two runners.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Threads {
     /// One.
@@ -49,6 +50,21 @@ pub enum Threads {
     Available,
     /// Two on chains of 64 revisions or more, whatever the machine (for tests).
     Two,
+}
+
+impl Threads {
+    /// Whether to use two threads (the round trip's down pass also needs a chain long enough).
+    pub(crate) fn two(self) -> bool {
+        match self {
+            Threads::One => false,
+            Threads::Two => true,
+            Threads::Available => {
+                std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+                    // Asked with a connection open, so that the count is above zero when on.
+                    && image::memory().is_ok_and(|_conn| crate::open::allocation_statistics_off())
+            }
+        }
+    }
 }
 
 /// One failed check.
@@ -180,7 +196,7 @@ pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event
             text: "walks have nothing to add: the graph is linear, so every state is one the round trip visited and every move a composition of steps it proved".into(),
         });
     } else if options.walks > 0 {
-        let result = walk::run(set, &windows, &round.prefixes, &round.failed, options.walks, options.seed, on_event);
+        let result = walk::run(set, &windows, &round.prefixes, &round.failed, options, on_event);
         let result = result.map(|c| {
             outcome.walk_states = c.branch_states;
             outcome.walk_moves = c.moves;

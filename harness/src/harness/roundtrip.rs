@@ -13,7 +13,7 @@ use retort_build::populate::PopulateScript;
 use retort_build::{HISTORY_TABLE, Migration, MigrationSet, RevisionId, TransactionMode, WaiverKind};
 
 use super::image::{self, Image};
-use super::{Event, Finding, Threads};
+use super::{Event, Finding};
 use crate::fingerprint;
 use crate::snapshot::{Schema, SchemaCache, render_changes};
 use crate::watch::{Access, AccessKind};
@@ -244,13 +244,7 @@ pub(super) fn run(
     // up pass has passed them; the main thread goes on up, then reverts the rest. A third of
     // the levels is below the split: the second thread's downs then end about when the main
     // thread's do.
-    let two = match options.threads {
-        Threads::One => false,
-        Threads::Two => true,
-        Threads::Available => {
-            std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) && crate::open::allocation_statistics_off()
-        }
-    };
+    let two = options.threads.two();
     let split_at = (two && set.order().len() >= SPLIT_FROM).then(|| set.order().len() * 2 / 3);
     let mut applied = 0usize;
     let (high, low) = std::thread::scope(|scope| -> crate::Result<(Down, Down)> {

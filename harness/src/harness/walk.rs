@@ -120,10 +120,10 @@ pub(super) fn run(
     windows: &[Window],
     prefixes: &BTreeMap<usize, Prefix>,
     failed: &BTreeSet<RevisionId>,
-    walks: u32,
-    seed: Option<u64>,
+    options: &super::Options,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Coverage, Finding> {
+    let (walks, seed) = (options.walks, options.seed);
     let order = set.order();
     // A window is walked when the round trip kept its states and passed all its revisions.
     let usable: Vec<Window> = windows
@@ -158,37 +158,63 @@ pub(super) fn run(
             usable.len()
         ),
     });
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config { cases: walks, failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
-    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
-    let walker = Walker {
-        set,
-        migrator: Migrator::new(set.clone()),
-        prefixes,
-        canonical: RefCell::default(),
-        walked: RefCell::default(),
+    // The walks are shared between two threads when `Threads` says two pay: runner `i` draws
+    // from the seed with `i` in its second word, so a seed replays both.
+    let runners: u32 = if walks > 1 && options.threads.two() { 2 } else { 1 };
+    let run_share = |index: u32| -> (Result<(), TestError<Walk>>, BTreeSet<Vec<RevisionId>>, usize) {
+        let mut seed_bytes = [0u8; 32];
+        seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        seed_bytes[8..12].copy_from_slice(&index.to_le_bytes());
+        let cases = walks / runners + u32::from(index < walks % runners);
+        let config = Config { cases, failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
+        let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
+        let walker = Walker {
+            set,
+            migrator: Migrator::new(set.clone()),
+            prefixes,
+            canonical: RefCell::default(),
+            walked: RefCell::default(),
+        };
+        let coverage = RefCell::new((BTreeSet::new(), 0usize));
+        let strategy = (
+            0..usable.len(),
+            0..usize::MAX,
+            proptest::collection::vec(
+                prop_oneof![(0..usize::MAX).prop_map(Move::Up), (0..usize::MAX).prop_map(Move::Down)],
+                1..8,
+            ),
+        )
+            .prop_map(|(window, start, moves)| Walk { window, start, moves });
+        let result = runner.run(&strategy, |walk| {
+            let mut trace = Vec::new();
+            walker.walk(usable[walk.window], &walk, &mut trace, &coverage).map_err(|reason| {
+                TestCaseError::fail(format!(
+                    "walk: {}\n{reason}",
+                    if trace.is_empty() { "(none)".into() } else { trace.join(" -> ") }
+                ))
+            })
+        });
+        let (states, moves) = coverage.into_inner();
+        (result, states, moves)
     };
-    let coverage = RefCell::new((BTreeSet::new(), 0usize));
-    let strategy = (
-        0..usable.len(),
-        0..usize::MAX,
-        proptest::collection::vec(
-            prop_oneof![(0..usize::MAX).prop_map(Move::Up), (0..usize::MAX).prop_map(Move::Down)],
-            1..8,
-        ),
-    )
-        .prop_map(|(window, start, moves)| Walk { window, start, moves });
-    let result = runner.run(&strategy, |walk| {
-        let mut trace = Vec::new();
-        walker.walk(usable[walk.window], &walk, &mut trace, &coverage).map_err(|reason| {
-            TestCaseError::fail(format!(
-                "walk: {}\n{reason}",
-                if trace.is_empty() { "(none)".into() } else { trace.join(" -> ") }
-            ))
-        })
+    let shares: Vec<_> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..runners).map(|i| scope.spawn(move || run_share(i))).collect();
+        let mut all = vec![run_share(0)];
+        all.extend(others.into_iter().map(|h| {
+            h.join().unwrap_or_else(|_| (Err(TestError::Abort("a walk thread panicked".into())), BTreeSet::new(), 0))
+        }));
+        all
     });
-    let (states, moves) = coverage.into_inner();
+    let mut states = BTreeSet::new();
+    let mut moves = 0;
+    let mut result = Ok(());
+    for (r, s, m) in shares {
+        states.extend(s);
+        moves += m;
+        if result.is_ok() {
+            result = r;
+        }
+    }
     let coverage = Coverage { walks, windows: usable.len(), branch_states: states.len(), moves };
     let fail = |message: String| Finding {
         revision: None,
