@@ -241,12 +241,11 @@ pub(super) fn run(
     let mut levels: Vec<Level> = Vec::new();
     let (mut below_schema, mut below) = (base_schema.clone(), base.clone());
     // With two threads, the lower levels' down pass starts on a second database as soon as the
-    // up pass has passed them; the main thread goes on up, then reverts the rest. A third of
-    // the levels is below the split: the second thread's downs then end about when the main
+    // up pass has passed them; the main thread goes on up, then reverts the rest. Two thirds of
+    // the levels are below the split: the second thread's downs then end about when the main
     // thread's do.
     let two = options.threads.two();
     let split_at = (two && set.order().len() >= SPLIT_FROM).then(|| set.order().len() * 2 / 3);
-    let mut applied = 0usize;
     let (high, low) = std::thread::scope(|scope| -> crate::Result<(Down, Down)> {
         let mut low: Option<std::thread::ScopedJoinHandle<'_, crate::Result<Down>>> = None;
         // The up pass.
@@ -298,13 +297,13 @@ pub(super) fn run(
                 prefixes.insert(index + 1, Prefix { schema: schema.clone(), image: image.clone(), cache });
             }
             let header_before = std::mem::replace(&mut header, header_after.clone());
+            let hand_over =
+                low.is_none() && split_at.is_some_and(|at| index + 1 >= at) && index + 1 < set.order().len();
+            let top = hand_over.then(|| (schema.clone(), image.clone()));
             levels.push(Level { rev: *rev, schema, image, cache_undo, tables_before, header_before, header_after, up });
-            applied += 1;
-            if low.is_none() && split_at.is_some_and(|at| index + 1 >= at) && index + 1 < set.order().len() {
+            if let Some((schema, image)) = top {
                 // Hand the levels so far to the second thread, with the state after them.
                 let mine = std::mem::take(&mut levels);
-                let top = mine.last().map(|l| (l.schema.clone(), l.image.clone()));
-                let (schema, image) = top.ok_or_else(|| crate::Error::Misuse("split with no level".into()))?;
                 let (cache, tables, kept) = (db.cache.clone(), db.tables.clone(), Arc::clone(&db.kept));
                 let (migrator, base_schema, base, scratch) = (&migrator, &base_schema, &base, scratch.to_path_buf());
                 let (check_proofs, start) = (options.check_proofs, image.clone());
@@ -329,7 +328,7 @@ pub(super) fn run(
             Some(handle) => handle
                 .join()
                 .unwrap_or_else(|_| Err(crate::Error::Misuse("the down pass's second thread panicked".into())))?,
-            None => Down { all_shown: true, ..Down::default() },
+            None => Down::default(),
         };
         Ok((high, low))
     })?;
@@ -357,7 +356,8 @@ pub(super) fn run(
             }
         }
     }
-    let head_to_base_shown = all_shown && failed.is_empty() && applied > 0;
+    // One schema change is recorded per revision applied.
+    let head_to_base_shown = all_shown && failed.is_empty() && !changes.is_empty();
     Ok(RoundTrip { at_head, changes, head_schema, failed, prefixes, proofs, head_to_base_shown })
 }
 
@@ -372,12 +372,18 @@ struct DownPass<'a> {
 }
 
 /// What a down pass found.
-#[derive(Default)]
 struct Down {
     findings: Vec<(RevisionId, Finding)>,
     proofs: Proofs,
-    /// Every down gave the state before its up, so the database was never restored.
+    /// Every down gave the state before its up, so the database was never restored (true of
+    /// a pass over no level).
     all_shown: bool,
+}
+
+impl Default for Down {
+    fn default() -> Down {
+        Down { findings: Vec::new(), proofs: Proofs::default(), all_shown: true }
+    }
 }
 
 impl DownPass<'_> {
@@ -386,7 +392,7 @@ impl DownPass<'_> {
     /// shown by its down, or else restored from that state's image (and the schema cache put
     /// back with the up pass's record of what the up changed in it).
     fn run(&self, mut db: Db) -> crate::Result<Down> {
-        let mut out = Down { all_shown: true, ..Down::default() };
+        let mut out = Down::default();
         for i in (0..self.levels.len()).rev() {
             let level = &self.levels[i];
             let m = self

@@ -271,11 +271,10 @@ impl Walker<'_> {
         if state.applied != order[..k].iter().copied().collect::<BTreeSet<_>>() {
             return Err("the stored state's history is not its revisions".into());
         }
-        let mut applied = state.applied.clone();
-        trace.push(format!("start at {}", at(&graph.heads_of(&applied))));
+        trace.push(format!("start at {}", at(&graph.heads_of(&state.applied))));
         let in_window = &order[window.start..=window.end];
         for mv in &walk.moves {
-            let Some((direction, target, expected)) = self.resolve(in_window, &applied, *mv) else { continue };
+            let Some((direction, target, expected)) = self.resolve(in_window, &state.applied, *mv) else { continue };
             trace.push(format!("{direction} {target}"));
             let outcome = self
                 .migrator
@@ -292,21 +291,20 @@ impl Walker<'_> {
                 Err(e) => return Err(e.to_string()),
             }
             state = self.migrator.state(&conn).map_err(|e| e.to_string())?;
-            let now = state.applied.clone();
-            if now != expected {
+            let applied = &state.applied;
+            if *applied != expected {
                 return Err(format!(
                     "the database is at {}, but the graph says it should be at {}",
-                    at(&graph.heads_of(&now)),
+                    at(&graph.heads_of(applied)),
                     at(&graph.heads_of(&expected))
                 ));
             }
-            applied = now;
             let actual = cache.read_after(&conn, &footprint).map_err(|e| e.to_string())?;
-            let (canonical, visited) = self.canonical(&applied)?;
+            let (canonical, visited) = self.canonical(applied)?;
             if actual != canonical {
                 return Err(format!(
                     "the database (at {}) differs from the canonical schema of its applied set:\n{}",
-                    at(&graph.heads_of(&applied)),
+                    at(&graph.heads_of(applied)),
                     render_changes(&canonical.diff(&actual))
                 ));
             }
