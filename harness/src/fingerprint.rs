@@ -74,6 +74,14 @@ pub fn header(conn: &Connection) -> Result<Header> {
     .map_err(ctx("the database header"))
 }
 
+/// The header after SQL whose authorizer footprint is `footprint` ran on a database whose header
+/// was `before`. Only a `PRAGMA` can set `user_version`, `application_id` or `auto_vacuum`, and
+/// only SQL that creates or drops in `temp` changes the temp objects (the authorizer sees both);
+/// the header is read again only after such SQL or a `VACUUM`.
+pub fn header_after(conn: &Connection, before: &Header, footprint: &crate::watch::Footprint) -> Result<Header> {
+    if footprint.pragma || footprint.temp || footprint.vacuumed { header(conn) } else { Ok(before.clone()) }
+}
+
 /// Every table of `main` (names lower-cased), SQLite's own included.
 pub fn all_tables(conn: &Connection) -> Result<BTreeSet<String>> {
     conn.prepare_cached("SELECT lower(name) FROM main.sqlite_schema WHERE type = 'table'")

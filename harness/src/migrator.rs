@@ -278,17 +278,11 @@ impl Migrator {
         direction: Direction,
         on_step: &mut dyn FnMut(&Step),
     ) -> Result<Report> {
-        let mut report = Report::default();
         if path.is_empty() {
-            return Ok(report);
+            return Ok(Report::default());
         }
         let mut session = self.session(conn)?;
-        for rev in path {
-            let done: Vec<RevisionId> = report.steps.iter().filter(|s| !s.skipped).map(|s| s.revision).collect();
-            let step = session.step(rev, direction, &done)?;
-            on_step(&step);
-            report.steps.push(step);
-        }
+        let report = session.run(path, direction, on_step)?;
         session.close()?;
         Ok(report)
     }
@@ -297,7 +291,18 @@ impl Migrator {
     /// until `Session::close` (or drop) restores them. Runs of single steps (the harness) share
     /// one session instead of paying that setup per step.
     pub fn session<'c>(&'c self, conn: &'c Connection) -> Result<Session<'c>> {
-        let settings = Settings::pin(conn)?;
+        self.session_pinned(conn, Settings::pin(conn)?)
+    }
+
+    /// A session on `conn`, whose settings the caller knows to be `opened` (see
+    /// `Settings::pin_known`): the harness opens every database of a run alike, so it reads
+    /// their settings once instead of once per step.
+    #[cfg(feature = "harness")]
+    pub(crate) fn session_known<'c>(&'c self, conn: &'c Connection, opened: &Settings) -> Result<Session<'c>> {
+        self.session_pinned(conn, opened.pin_known(conn)?)
+    }
+
+    fn session_pinned<'c>(&'c self, conn: &'c Connection, settings: Settings) -> Result<Session<'c>> {
         let untracked = !history::exists(conn)? && history::has_user_objects(conn)?;
         Ok(Session {
             untracked,
@@ -544,6 +549,18 @@ impl Session<'_> {
         let migrator = self.migrator;
         let conn = self.conn;
         migrator.step(self, rev, direction, done).map_err(|e| not_writable(conn, e))
+    }
+
+    /// Runs `path` step by step, as `Migrator::run` does, in this session.
+    pub fn run(&mut self, path: &[RevisionId], direction: Direction, on_step: &mut dyn FnMut(&Step)) -> Result<Report> {
+        let mut report = Report::default();
+        for rev in path {
+            let done: Vec<RevisionId> = report.steps.iter().filter(|s| !s.skipped).map(|s| s.revision).collect();
+            let step = self.step(rev, direction, &done)?;
+            on_step(&step);
+            report.steps.push(step);
+        }
+        Ok(report)
     }
 
     /// Runs a populate script in one transaction under the same guard as migration SQL: on any

@@ -62,9 +62,21 @@ fn volatile_journal(mode: &str) -> bool {
 impl Settings {
     /// Reads the connection's settings, then pins Retort's.
     pub(crate) fn pin(conn: &Connection) -> Result<Settings> {
-        let saved = read(conn)?;
-        saved.switch_differing(conn, true).map_err(Error::sqlite("cannot pin the connection's settings"))?;
-        Ok(saved)
+        read(conn)?.pin_known(conn)
+    }
+
+    /// The settings `conn` has now, nothing assigned.
+    #[cfg(feature = "harness")]
+    pub(crate) fn of(conn: &Connection) -> Result<Settings> {
+        read(conn)
+    }
+
+    /// Pins Retort's settings on `conn`, whose settings the caller knows to be these: a
+    /// connection opened the same way as the one they were read from, and given back its own
+    /// values by every session since (`restore` does that). Nothing is read.
+    pub(crate) fn pin_known(&self, conn: &Connection) -> Result<Settings> {
+        self.switch_differing(conn, true).map_err(Error::sqlite("cannot pin the connection's settings"))?;
+        Ok(self.clone())
     }
 
     /// Puts every setting back where the run keeps it, after a step assigned some.

@@ -86,6 +86,9 @@ pub struct Footprint {
     pub vacuumed: bool,
     /// Something in `temp` was created or dropped.
     pub temp: bool,
+    /// A `PRAGMA` ran: the only SQL that can change the database header's `user_version`,
+    /// `application_id` or `auto_vacuum` (the last with a `VACUUM`).
+    pub pragma: bool,
     /// A function of `VOLATILE_FUNCTIONS` was called (the first one).
     pub volatile: Option<String>,
     /// The SQL renames a table or column (`RENAME` appears in it; set by the caller from the
@@ -120,6 +123,7 @@ impl Footprint {
         self.objects.extend(other.objects.iter().cloned());
         self.vacuumed |= other.vacuumed;
         self.temp |= other.temp;
+        self.pragma |= other.pragma;
         self.renames |= other.renames;
         self.reads_catalog |= other.reads_catalog;
         if self.volatile.is_none() {
@@ -361,6 +365,7 @@ impl State {
                 fp.temp = true;
             }
             AuthAction::Attach { filename: "" } => fp.vacuumed = true,
+            AuthAction::Pragma { .. } => fp.pragma = true,
             AuthAction::Function { function_name } if fp.volatile.is_none() => {
                 let name = function_name.to_ascii_lowercase();
                 if VOLATILE_FUNCTIONS.contains(&name.as_str()) {

@@ -192,6 +192,8 @@ fn chain() -> impl Strategy<Value = Vec<(String, String, bool)>> {
         Just(("INSERT INTO t{T} (x) VALUES ({I});", "SELECT 1;", true)),
         Just(("UPDATE t{T} SET x = x + 1;", "UPDATE t{T} SET x = x - 1;", true)),
         Just(("CREATE TRIGGER g{I} AFTER INSERT ON t{T} BEGIN SELECT 1; END;", "DROP TRIGGER g{I};", false)),
+        // A down that changes the header, which the up cannot see.
+        Just(("SELECT 1;", "PRAGMA user_version = {I};", false)),
     ];
     proptest::collection::vec((change, 0..3usize), 1..10).prop_map(|steps| {
         steps

@@ -15,6 +15,7 @@ use retort_build::{HISTORY_TABLE, Migration, MigrationSet, RevisionId, Transacti
 use super::image::{self, Image};
 use super::{Event, Finding};
 use crate::fingerprint;
+use crate::settings::Settings;
 use crate::snapshot::{Schema, SchemaCache, render_changes};
 use crate::watch::{Access, AccessKind};
 use crate::{Direction, DowngradeOptions, Migrator, Target};
@@ -67,6 +68,9 @@ struct Db {
     tables: fingerprint::Tables,
     /// Databases written out so far, by every pass of this run.
     kept: Arc<AtomicUsize>,
+    /// The settings every database of the run is opened with (`image::memory`), read once;
+    /// each step's session gives them back when it closes.
+    settings: Settings,
 }
 
 impl Db {
@@ -106,11 +110,11 @@ impl Db {
 /// Runs one step of `rev` in a session of its own: the step, or why it failed.
 fn step(
     migrator: &Migrator,
-    conn: &Connection,
+    db: &Db,
     rev: &RevisionId,
     direction: Direction,
 ) -> crate::Result<crate::Result<crate::Step>> {
-    let mut session = migrator.session(conn)?;
+    let mut session = migrator.session_known(&db.conn, &db.settings)?;
     let step = session.step(rev, direction, &[]);
     session.close()?;
     Ok(step)
@@ -166,7 +170,7 @@ fn reup_unproven(db: &Db, level: &Level, down: &crate::Step) -> crate::Result<Op
     {
         return Ok(Some(reason));
     }
-    if fingerprint::header(&db.conn)? != level.header_before {
+    if fingerprint::header_after(&db.conn, &level.header_after, &down.footprint)? != level.header_before {
         return Ok(Some("down leaves user_version, application_id or auto_vacuum changed"));
     }
     let dirty = db.dirty(&[&level.up, down])?;
@@ -216,12 +220,14 @@ pub(super) fn run(
 ) -> crate::Result<RoundTrip> {
     let migrator = Migrator::new(set.clone());
     let conn = image::memory()?;
+    let settings = Settings::of(&conn)?;
     let mut db = Db {
         conn,
         scratch: scratch.to_path_buf(),
         cache: SchemaCache::default(),
         tables: Default::default(),
         kept: Arc::new(AtomicUsize::new(0)),
+        settings,
     };
     let mut changes = Vec::new();
     let mut failed: BTreeSet<RevisionId> = BTreeSet::new();
@@ -259,7 +265,7 @@ pub(super) fn run(
                 continue;
             }
             let before = levels.last().map_or(&below, |l| &l.image);
-            let up = match step(&migrator, &db.conn, rev, Direction::Up)? {
+            let up = match step(&migrator, &db, rev, Direction::Up)? {
                 Ok(step) => step,
                 Err(e) => {
                     let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
@@ -290,7 +296,7 @@ pub(super) fn run(
             let tables_before: fingerprint::Tables =
                 dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
             db.tables.extend(fingerprint::tables(&db.conn, &dirty)?);
-            let header_after = fingerprint::header(&db.conn)?;
+            let header_after = fingerprint::header_after(&db.conn, &header, &up.footprint)?;
             let image = Image::take(&db.conn, Some(before))?;
             if broken.is_empty() {
                 let cache = caches_at.contains(&(index + 1)).then(|| db.cache.clone());
@@ -304,12 +310,13 @@ pub(super) fn run(
             if let Some((schema, image)) = top {
                 // Hand the levels so far to the second thread, with the state after them.
                 let mine = std::mem::take(&mut levels);
-                let (cache, tables, kept) = (db.cache.clone(), db.tables.clone(), Arc::clone(&db.kept));
+                let (cache, tables, kept, settings) =
+                    (db.cache.clone(), db.tables.clone(), Arc::clone(&db.kept), db.settings.clone());
                 let (migrator, base_schema, base, scratch) = (&migrator, &base_schema, &base, scratch.to_path_buf());
                 let (check_proofs, start) = (options.check_proofs, image.clone());
                 low = Some(scope.spawn(move || {
                     let conn = start.open()?;
-                    let db = Db { conn, scratch, cache, tables, kept };
+                    let db = Db { conn, scratch, cache, tables, kept, settings };
                     let pass = DownPass { set, migrator, levels: &mine, below: (base_schema, base), check_proofs };
                     pass.run(db)
                 }));
@@ -461,7 +468,7 @@ fn down_then_up(
     proofs: &mut Proofs,
 ) -> crate::Result<After> {
     let rev = level.rev;
-    let down = match step(migrator, &db.conn, &rev, Direction::Down)? {
+    let down = match step(migrator, db, &rev, Direction::Down)? {
         Ok(down) => down,
         Err(e) => {
             let mut f = finding(rev, Some(Direction::Down), "down", e.to_string());
@@ -485,7 +492,7 @@ fn down_then_up(
     if unproven.is_none() && !check_proofs {
         return Ok(After::Before);
     }
-    let again = match step(migrator, &db.conn, &rev, Direction::Up)? {
+    let again = match step(migrator, db, &rev, Direction::Up)? {
         Ok(again) => again,
         Err(e) => {
             let mut f = finding(rev, Some(Direction::Up), "up again", format!("up fails after its own down: {e}"));

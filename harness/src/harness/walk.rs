@@ -272,6 +272,8 @@ impl Walker<'_> {
             return Err("the stored state's history is not its revisions".into());
         }
         trace.push(format!("start at {}", at(&graph.heads_of(&state.applied))));
+        // One session for the walk's moves, as one `upgrade` or `downgrade` would hold for its steps.
+        let mut session = self.migrator.session(&conn).map_err(|e| e.to_string())?;
         let in_window = &order[window.start..=window.end];
         for mv in &walk.moves {
             let Some((direction, target, expected)) = self.resolve(in_window, &state.applied, *mv) else { continue };
@@ -279,7 +281,7 @@ impl Walker<'_> {
             let outcome = self
                 .migrator
                 .plan(&state, direction, Target::Revision(target))
-                .and_then(|path| self.migrator.run(&conn, &path, direction, &mut |_| {}));
+                .and_then(|path| session.run(&path, direction, &mut |_| {}));
             let mut footprint = crate::watch::Footprint::default();
             match outcome {
                 Ok(report) => report.steps.iter().for_each(|s| footprint.extend(&s.footprint)),
@@ -317,7 +319,6 @@ impl Walker<'_> {
         Ok(())
     }
 
-    /// The canonical schema of `applied`, and whether the round trip visited that state.
     /// What `mv` does from `applied` inside the window: its direction, its target, and the
     /// applied set the graph says it leaves; `None` for a downgrade with nothing to target.
     fn resolve(
@@ -362,6 +363,7 @@ impl Walker<'_> {
         out
     }
 
+    /// The canonical schema of `applied`, and whether the round trip visited that state.
     fn canonical(&self, applied: &BTreeSet<RevisionId>) -> Result<(Schema, bool), String> {
         let order = self.set.order();
         let k = applied.len();
