@@ -261,9 +261,14 @@ impl Graph {
         sorted.iter().filter(|r| !self.successors(r).any(|c| applied.contains(c))).copied().collect()
     }
 
-    /// True when `applied` is closed under ancestry (a state upgrades can reach).
-    pub fn is_consistent(&self, applied: &BTreeSet<RevisionId>) -> bool {
-        applied.iter().all(|r| self.predecessors(r).all(|p| applied.contains(p)))
+    /// Where `applied` is not closed under ancestry (a state upgrades cannot reach): each
+    /// revision of it, in topological order, that has a parent or dependency outside it, with
+    /// the first such one. Empty for a consistent state. Revisions not in the graph are skipped.
+    pub fn missing_ancestors(&self, applied: &BTreeSet<RevisionId>) -> Vec<(RevisionId, RevisionId)> {
+        self.sorted(applied.iter().copied())
+            .into_iter()
+            .filter_map(|r| self.predecessors(&r).find(|p| !applied.contains(p)).map(|p| (r, *p)))
+            .collect()
     }
 
     /// Revisions from `from` (exclusive) to `to` (inclusive) along the graph, in order.

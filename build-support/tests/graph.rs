@@ -45,8 +45,8 @@ fn upgrade_and_downgrade_paths() {
     assert_eq!(ids(&g.downgrade_path(&all, &[])), ["f1", "f2", "e", "d", "c", "b", "a"]);
     let partial: BTreeSet<RevisionId> = [id("a"), id("b"), id("c"), id("d")].into();
     assert_eq!(ids(&g.heads_of(&partial)), ["c", "d"]);
-    assert!(g.is_consistent(&partial));
-    assert!(!g.is_consistent(&[id("c")].into()));
+    assert!(g.missing_ancestors(&partial).is_empty());
+    assert_eq!(g.missing_ancestors(&[id("c"), id("d")].into()), [(id("c"), id("b")), (id("d"), id("b"))]);
     assert_eq!(ids(&g.range(Some(id("b")), id("f2"))), ["c", "d", "e", "f2"]);
 }
 

@@ -9,7 +9,7 @@
 //! (`settings.rs`), and its SQL runs under the authorizer's guard (`watch.rs`): no transaction
 //! control inside Retort's transaction, no other database file, no access to the history.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ use crate::exec::{Failure, Mode, run_section};
 use crate::foreign_keys;
 use crate::history::{self, Applied};
 use crate::settings::Settings;
+use crate::verify::{CheckedHistory, HistoryProblem, check_history};
 use crate::watch::{Access, Footprint, Policy, Watch};
 use crate::{Migrations, Target};
 
@@ -149,36 +150,28 @@ impl Migrator {
     }
 
     fn validate(&self, rows: Vec<Applied>) -> Result<State> {
-        let unknown: Vec<String> = rows
+        let CheckedHistory { applied, problems } = check_history(&self.set, &rows);
+        let unknown: Vec<String> = problems
             .iter()
-            .filter(|r| RevisionId::parse(&r.revision).is_none_or(|rev| self.set.get(&rev).is_none()))
-            .map(|r| r.revision.clone())
+            .filter_map(|p| if let HistoryProblem::Unknown(rev) = p { Some(rev.clone()) } else { None })
             .collect();
         if !unknown.is_empty() {
             return Err(Error::UnknownApplied(unknown));
         }
-        let by_revision: BTreeMap<RevisionId, &Applied> =
-            rows.iter().filter_map(|r| Some((RevisionId::parse(&r.revision)?, r))).collect();
-        let applied: BTreeSet<RevisionId> = by_revision.keys().copied().collect();
-        let order = self.set.graph().sorted(applied.iter().copied());
-        let divergent: Vec<(RevisionId, String, String)> = order
+        let divergent: Vec<(RevisionId, String, String)> = problems
             .iter()
-            .filter_map(|rev| {
-                let row = by_revision.get(rev)?;
-                let file = self.set.checksum(rev);
-                (row.checksum != file).then(|| (*rev, row.checksum.clone(), file.to_string()))
+            .filter_map(|p| match p {
+                HistoryProblem::ChecksumDrift { revision, recorded, file } => {
+                    Some((*revision, recorded.clone(), file.clone()))
+                }
+                _ => None,
             })
             .collect();
         if !divergent.is_empty() {
             return Err(Error::ChecksumMismatch { divergent });
         }
-        let graph = self.set.graph();
-        for rev in order {
-            if let Some(missing) =
-                graph.parents(&rev).iter().chain(graph.depends_on(&rev)).find(|p| !applied.contains(p))
-            {
-                return Err(Error::InconsistentHistory { revision: rev, missing: *missing });
-            }
+        if let Some(HistoryProblem::MissingAncestor { revision, missing }) = problems.first() {
+            return Err(Error::InconsistentHistory { revision: *revision, missing: *missing });
         }
         Ok(State { applied, rows })
     }

@@ -15,6 +15,7 @@ use rusqlite::Connection;
 use retort_build::sql::{Token, TokenKind, tokenize};
 
 use crate::error::{Error, Result};
+use crate::history;
 
 /// The kind of a schema object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -453,19 +454,19 @@ pub(crate) fn json_string(text: &str) -> String {
 }
 
 /// The rows of `sqlite_schema` (all, or those with one of the `rowids` or a rowid above the
-/// bound), without SQLite's own and the history table.
+/// bound), without SQLite's own and the history table (its name bound from `history`).
 fn schema_rows(conn: &Connection, some: Option<(&[i64], i64)>) -> Result<Vec<Row>> {
     let ctx = || Error::sqlite("cannot read the schema (sqlite_schema)");
     const ALL: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
-                       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'";
+                       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1";
     // Two rowid lookups, not a scan.
     const SOME: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
                         WHERE rowid IN (SELECT value FROM json_each(?1)) \
-                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history' \
+                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?3 \
                         UNION ALL \
                         SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
                         WHERE rowid > ?2 AND rowid NOT IN (SELECT value FROM json_each(?1)) \
-                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'retort_history'";
+                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?3";
     let text = |row: &rusqlite::Row<'_>, i: usize| -> String {
         row.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten()).unwrap_or("").to_string()
     };
@@ -473,10 +474,11 @@ fn schema_rows(conn: &Connection, some: Option<(&[i64], i64)>) -> Result<Vec<Row
         Ok(Row { rowid: row.get(0)?, kind: text(row, 1), name: text(row, 2), table: text(row, 3), sql: text(row, 4) })
     };
     match some {
-        None => conn.prepare_cached(ALL).and_then(|mut s| s.query_map([], map)?.collect()),
+        None => conn.prepare_cached(ALL).and_then(|mut s| s.query_map([history::TABLE], map)?.collect()),
         Some((rowids, above)) => {
             let list = format!("[{}]", rowids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
-            conn.prepare_cached(SOME).and_then(|mut s| s.query_map(rusqlite::params![list, above], map)?.collect())
+            conn.prepare_cached(SOME)
+                .and_then(|mut s| s.query_map(rusqlite::params![list, above, history::TABLE], map)?.collect())
         }
     }
     .map_err(ctx())

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{M, examples, id, m, rev, set};
-use retort::{Direction, DowngradeOptions, Error, Migrator, Schema, Target};
+use retort::{Direction, DowngradeOptions, Error, HistoryProblem, Migrator, Schema, Target, VerifyFinding};
 use rusqlite::Connection;
 
 fn no_steps() -> impl FnMut(&retort::Step) {
@@ -222,6 +222,71 @@ fn history_is_validated_before_any_change() {
         err,
         "the history is inconsistent: b00000000000 is applied but a00000000000 is not; `verify` the database, then `stamp` it"
     );
+}
+
+#[test]
+fn verify_collects_every_problem_with_its_kind() {
+    let migrator = Migrator::new(set(&chain()));
+    let conn = Connection::open_in_memory().unwrap();
+    migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    let clean = migrator.verify(&conn).unwrap();
+    assert!(clean.findings.is_empty(), "{:?}", clean.findings);
+    assert_eq!(clean.recorded.len(), 3);
+
+    // Every problem at once: an unknown row, drift, a changed and an extra object, and a row
+    // pointing nowhere.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO retort_history VALUES ('ffffffffffff', 'sha256:x', '2026-01-01T00:00:00Z', 0);
+         UPDATE retort_history SET checksum = 'sha256:old' WHERE revision LIKE 'c%';
+         ALTER TABLE child DROP COLUMN note;
+         CREATE TABLE stray (x);
+         INSERT INTO child (id, parent_id) VALUES (1, 42);",
+    )
+    .unwrap();
+    let kinds = |report: &retort::VerifyReport| -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .map(|f| match f {
+                VerifyFinding::History(HistoryProblem::Unknown(r)) => format!("unknown {r}"),
+                VerifyFinding::History(HistoryProblem::ChecksumDrift { revision, recorded, .. }) => {
+                    format!("drift {revision} {recorded}")
+                }
+                VerifyFinding::History(HistoryProblem::MissingAncestor { revision, missing }) => {
+                    format!("ancestor {revision} {missing}")
+                }
+                VerifyFinding::Missing(c) => format!("missing {}", c.object()),
+                VerifyFinding::Extra(c) => format!("extra {}", c.object()),
+                VerifyFinding::Different(c) => format!("different {}", c.object()),
+                VerifyFinding::ForeignKeyMismatch(m) => format!("mismatch {m}"),
+                VerifyFinding::ForeignKeyViolation(v) => format!("violation {v}"),
+            })
+            .collect()
+    };
+    let report = migrator.verify(&conn).unwrap();
+    assert_eq!(
+        kinds(&report),
+        [
+            "unknown ffffffffffff".to_string(),
+            format!("drift {} sha256:old", rev("c")),
+            "different table child".into(),
+            "extra table stray".into(),
+            "violation child row 1 -> parent".into(),
+        ]
+    );
+    assert!(report.findings[1].to_string().contains("was applied with checksum sha256:old but its file now has"));
+
+    // A revision recorded without its parent is reported, and not replayed: what it built is extra.
+    conn.execute("DELETE FROM retort_history WHERE revision = ?1", [rev("a")]).unwrap();
+    let found = kinds(&migrator.verify(&conn).unwrap());
+    assert!(found.contains(&format!("ancestor {} {}", rev("b"), rev("a"))), "{found:?}");
+    assert!(found.contains(&"extra table child".to_string()), "{found:?}");
+
+    // A database stamped without running anything lacks every object.
+    let stamped = Connection::open_in_memory().unwrap();
+    migrator.stamp(&stamped, Target::Head).unwrap();
+    assert_eq!(kinds(&migrator.verify(&stamped).unwrap()), ["missing table child", "missing table parent"]);
 }
 
 #[test]
