@@ -16,6 +16,9 @@ mod problem;
 mod revision;
 mod set;
 pub mod sql;
+pub mod template;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod text;
 pub mod timestamp;
 

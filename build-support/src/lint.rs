@@ -11,11 +11,7 @@ use crate::MigrationSet;
 use crate::migration::{Migration, WaiverKind};
 use crate::problem::{Problem, ProblemKind};
 use crate::sql::{LineIndex, Statement, Token, TokenKind, split_statements};
-
-/// The `Tables affected` entry `cargo xtask revision` writes: `- <table>: <what changes>`.
-pub const PLACEHOLDER_TABLE: &str = "<table>";
-/// See `PLACEHOLDER_TABLE`.
-pub const PLACEHOLDER_CHANGE: &str = "<what changes>";
+use crate::template::{PLACEHOLDER_CHANGE, PLACEHOLDER_TABLE};
 
 /// What one statement does, as far as its text tells.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -259,6 +259,65 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
     })
 }
 
+/// The file text of `m`, which `parse` reads back as `m` (positions aside: lines are where this
+/// layout puts them). `m` must hold what `parse` can return: a one-line message, values without
+/// line breaks, sections normalised (`normalize_section`) and free of `-- migrate:` markers.
+/// Keys come in one order: `Revision ID`, `Revises`, `Create Date`, `Depends On`,
+/// `Branch Labels`, `Transaction`, `Irreversible`, `Allow`, then `Tables affected` (always for a
+/// migration that is not a merge, since the parser requires it).
+pub fn render(m: &Migration) -> String {
+    render_with_note(m, &[])
+}
+
+/// `render`, with a note after the header: lines the parser skips (the first starting with
+/// `IMPORTANT:`), written as comments.
+pub fn render_with_note(m: &Migration, note: &[&str]) -> String {
+    let join = |revs: &[RevisionId]| revs.iter().map(RevisionId::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = format!("-- {}\n--\n", m.message);
+    text.push_str(&format!("-- Revision ID: {}\n", m.revision));
+    text.push_str(&format!("-- Revises: {}\n", join(&m.parents)).replace(": \n", ":\n"));
+    text.push_str(&format!("-- Create Date: {}\n", m.create_date));
+    if !m.depends_on.is_empty() {
+        text.push_str(&format!("-- Depends On: {}\n", join(&m.depends_on)));
+    }
+    if !m.branch_labels.is_empty() {
+        text.push_str(&format!("-- Branch Labels: {}\n", m.branch_labels.join(", ")));
+    }
+    if m.transaction == TransactionMode::None {
+        text.push_str("-- Transaction: none\n");
+    }
+    if let Some(reason) = &m.irreversible {
+        text.push_str(&format!("-- Irreversible: {reason}\n"));
+    }
+    for waiver in &m.waivers {
+        text.push_str(&format!("-- Allow: {}: {}\n", waiver.kind.as_str(), waiver.reason));
+    }
+    if !m.is_merge() || !m.tables_affected.is_empty() {
+        text.push_str("--\n-- Tables affected:\n");
+        for t in &m.tables_affected {
+            text.push_str(&format!("-- - {}: {}\n", t.table, t.change).replace(": \n", ":\n"));
+        }
+    }
+    if !note.is_empty() {
+        text.push_str("--\n");
+        for line in note {
+            text.push_str(&format!("-- {line}\n").replace("-- \n", "--\n"));
+        }
+    }
+    let mut section = |marker: &str, sql: &str| {
+        text.push_str(&format!("\n-- migrate:{marker}\n"));
+        if !sql.is_empty() {
+            text.push_str(sql);
+            text.push('\n');
+        }
+    };
+    section("up", &m.up.sql);
+    if let Some(down) = &m.down {
+        section("down", &down.sql);
+    }
+    text
+}
+
 fn only_comments(sql: &str) -> bool {
     crate::sql::tokenize(sql).is_empty()
 }
@@ -413,7 +472,7 @@ impl Parser<'_> {
                     }
                 }
                 "Create Date" => {
-                    if !is_rfc3339_utc(value) {
+                    if !crate::timestamp::is_rfc3339_utc(value) {
                         let reason = format!("`{value}` is not an RFC 3339 UTC time");
                         self.error(line_no, ProblemKind::BadValue { key: "Create Date", reason });
                     }
@@ -562,34 +621,4 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = row;
     }
     prev[b.len()]
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)`, with calendar-valid fields.
-pub fn is_rfc3339_utc(value: &str) -> bool {
-    let (stamp, zone_ok) = if let Some(s) = value.strip_suffix('Z') {
-        (s, true)
-    } else if let Some(s) = value.strip_suffix("+00:00") {
-        (s, true)
-    } else {
-        (value, false)
-    };
-    let Some((date, time)) = stamp.split_once('T') else { return false };
-    let (time, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let num = |s: &str, len: usize| {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten()
-    };
-    let d: Vec<&str> = date.split('-').collect();
-    let t: Vec<&str> = time.split(':').collect();
-    if !zone_ok || d.len() != 3 || t.len() != 3 || fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        return false;
-    }
-    let (Some(y), Some(mo), Some(day), Some(h), Some(mi), Some(s)) =
-        (num(d[0], 4), num(d[1], 2), num(d[2], 2), num(t[0], 2), num(t[1], 2), num(t[2], 2))
-    else {
-        return false;
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    (1..=12).contains(&mo) && day >= 1 && day <= days[mo as usize - 1] && h < 24 && mi < 60 && s <= 60
 }

@@ -1,35 +1,36 @@
 //! Fixture helpers shared by this crate's integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::Path;
 
+use retort_build::testing::Fixture;
 use retort_build::{Migration, MigrationSet, SourceFile};
 
-/// A 12-digit revision made from a short tag: `rev("a")` is `a00000000000`.
-pub fn rev(tag: &str) -> String {
-    format!("{tag:0<12}")
+#[allow(unused_imports)]
+pub use retort_build::testing::rev;
+
+/// A valid migration fixture for `tag` revising `parents` (tags), with optional extra header
+/// lines: a table `t_<tag>` created and dropped, or for a merge, empty sections.
+fn fixture(tag: &str, parents: &[&str], extra: &str) -> Fixture {
+    let merge = parents.len() >= 2;
+    let (up, down) = if merge {
+        (String::new(), String::new())
+    } else {
+        (format!("CREATE TABLE t_{tag} (id INTEGER PRIMARY KEY);"), format!("DROP TABLE t_{tag};"))
+    };
+    let table = format!("t_{tag}");
+    let tables: &[(&str, &str)] = if merge { &[] } else { &[(&table, "create table")] };
+    Fixture::new(tag, parents, &up, Some(&down)).message(&format!("Migration {tag}")).tables(tables).header(extra)
 }
 
-/// A valid migration file text for `tag` revising `parents` (tags), with optional extra header lines.
+/// The text of `fixture(tag, parents, extra)`.
 pub fn text(tag: &str, parents: &[&str], extra: &str) -> String {
-    let parents: Vec<String> = parents.iter().map(|p| rev(p)).collect();
-    let tables =
-        if parents.len() >= 2 { String::new() } else { format!("-- Tables affected:\n-- - t_{tag}: create table\n") };
-    let up = if parents.len() >= 2 { String::new() } else { format!("CREATE TABLE t_{tag} (id INTEGER PRIMARY KEY);") };
-    let down = if parents.len() >= 2 { String::new() } else { format!("DROP TABLE t_{tag};") };
-    format!(
-        "-- Migration {tag}\n--\n-- Revision ID: {}\n-- Revises: {}\n-- Create Date: 2025-01-01T00:00:00Z\n{extra}--\n{tables}\n-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n",
-        rev(tag),
-        parents.join(", "),
-    )
+    fixture(tag, parents, extra).text()
 }
 
 /// The source file of `text(tag, parents, extra)`.
 pub fn file(tag: &str, parents: &[&str], extra: &str) -> SourceFile {
-    SourceFile {
-        display: PathBuf::from(format!("migrations/{}_m_{tag}.sql", rev(tag))),
-        bytes: text(tag, parents, extra).into_bytes(),
-    }
+    fixture(tag, parents, extra).source(Path::new("migrations"))
 }
 
 /// Parses one fixture migration.

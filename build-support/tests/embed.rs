@@ -66,6 +66,6 @@ fn embed_check_lists_every_input() {
     assert!(embedded.warnings.is_empty(), "{:?}", embedded.warnings);
     let names: Vec<String> =
         embedded.inputs.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["migrations", "a00000000000_m_a.sql", "b00000000000_m_b.sql", "retort.lock"]);
+    assert_eq!(names, ["migrations", "a00000000000_migration_a.sql", "b00000000000_migration_b.sql", "retort.lock"]);
     assert!(embedded.code.contains("include_str!("));
 }

@@ -113,15 +113,15 @@ fn graph_errors() {
     let cases: Vec<(Vec<SourceFile>, &str)> = vec![
         (
             vec![file("a", &[], ""), file("b", &["a"], ""), duplicate],
-            "migrations/b00000000000_copy.sql:3: duplicate revision b00000000000: also defined in migrations/b00000000000_m_b.sql",
+            "migrations/b00000000000_copy.sql:3: duplicate revision b00000000000: also defined in migrations/b00000000000_migration_b.sql",
         ),
         (
             vec![file("a", &[], ""), file("b", &["c"], "")],
-            "migrations/b00000000000_m_b.sql:4: `Revises` names unknown revision c00000000000",
+            "migrations/b00000000000_migration_b.sql:4: `Revises` names unknown revision c00000000000",
         ),
         (
             vec![file("a", &[], &format!("-- Depends On: {}\n", rev("f")))],
-            "migrations/a00000000000_m_a.sql:6: `Depends On` names unknown revision f00000000000",
+            "migrations/a00000000000_migration_a.sql:6: `Depends On` names unknown revision f00000000000",
         ),
         (
             vec![file("a", &["c"], ""), file("b", &["a"], ""), file("c", &["b"], "")],

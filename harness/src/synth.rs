@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
-use retort_build::{Lock, MigrationSet, SourceFile};
+use retort_build::migration;
+use retort_build::template::Draft;
+use retort_build::{Lock, MigrationSet, RevisionId, SourceFile, TableAffected, Waiver, WaiverKind};
 
 /// A tiny deterministic generator (xorshift64*); quality is irrelevant here, repeatability is not.
 #[derive(Debug, Clone)]
@@ -68,7 +70,7 @@ struct Generated {
     change: String,
     up: String,
     down: String,
-    allow: Vec<String>,
+    allow: Vec<(WaiverKind, &'static str)>,
 }
 
 /// The shape of a generated graph.
@@ -236,7 +238,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             change: format!("drop column {}", col.name),
             up: format!("ALTER TABLE {name} DROP COLUMN {};", col.name),
             down: format!("ALTER TABLE {name} ADD COLUMN {} {};", col.name, col.def),
-            allow: vec!["destructive: the column is unused".to_string()],
+            allow: vec![(WaiverKind::Destructive, "the column is unused")],
         };
     }
     if roll < 72 && !free.is_empty() {
@@ -288,7 +290,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             change: "two seed rows".into(),
             up: format!("INSERT INTO {name} (name) VALUES ('seed {i} a'), ('seed {i} b');"),
             down: format!("DELETE FROM {name} WHERE name IN ({rows});"),
-            allow: vec!["data-change: reference rows the application needs".into()],
+            allow: vec![(WaiverKind::DataChange, "reference rows the application needs")],
         };
     }
     if table.views == 0 && table.triggers == 0 && table.referenced == 0 && !table.checked {
@@ -309,36 +311,38 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             up: rebuild(table, true),
             down: rebuild(table, false),
             allow: vec![
-                "data-change: a table rebuild copies its rows".into(),
-                "destructive: the old table is dropped after the copy".into(),
+                (WaiverKind::DataChange, "a table rebuild copies its rows"),
+                (WaiverKind::Destructive, "the old table is dropped after the copy"),
             ],
         };
     }
     create_table(tables, rng, i)
 }
 
+/// The header of generated migration `i` (a minute apart each).
+fn draft(rev: &str, parents: &[String], message: &str, i: usize) -> Draft {
+    let id = |r: &str| RevisionId::parse(r).unwrap_or_else(|| unreachable!("generated revisions are 12 hex digits"));
+    Draft {
+        revision: id(rev),
+        message: message.to_string(),
+        parents: parents.iter().map(|p| id(p)).collect(),
+        depends_on: Vec::new(),
+        branch_labels: Vec::new(),
+        create_date: retort_build::timestamp::rfc3339(1_700_000_000 + i as u64 * 60),
+    }
+}
+
 fn render(rev: &str, parents: &[String], g: &Generated, i: usize) -> (String, String) {
-    let allow: String = g.allow.iter().map(|a| format!("-- Allow: {a}\n")).collect();
-    let text = format!(
-        "-- {}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n{allow}--\n-- Tables affected:\n-- - {}: {}\n\n-- migrate:up\n{}\n\n-- migrate:down\n{}\n",
-        g.message,
-        parents.join(", "),
-        retort_build::timestamp::rfc3339(1_700_000_000 + i as u64 * 60),
-        g.table,
-        g.change,
-        g.up,
-        g.down
-    );
-    (format!("{rev}_{}.sql", retort_build::migration::slug_of(&g.message)), text)
+    let draft = draft(rev, parents, &g.message, i);
+    let tables = vec![TableAffected { table: g.table.clone(), change: g.change.clone(), line: 0 }];
+    let mut m = draft.migration(tables, &g.up, Some(&g.down));
+    m.waivers = g.allow.iter().map(|&(kind, reason)| Waiver { kind, reason: reason.to_string() }).collect();
+    (draft.file_name(), migration::render(&m))
 }
 
 fn render_merge(rev: &str, parents: &[String], i: usize) -> (String, String) {
-    let text = format!(
-        "-- Merge branches\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n\n-- migrate:up\n\n-- migrate:down\n",
-        parents.join(", "),
-        retort_build::timestamp::rfc3339(1_700_000_000 + i as u64 * 60)
-    );
-    (format!("{rev}_merge_branches.sql"), text)
+    let draft = draft(rev, parents, "Merge branches", i);
+    (draft.file_name(), migration::render(&draft.migration(Vec::new(), "", Some(""))))
 }
 
 /// Writes a chain of `n` migrations and its lock into `dir` (created if needed).

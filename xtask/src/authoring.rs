@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use retort_build::lint::{PLACEHOLDER_CHANGE, PLACEHOLDER_TABLE};
+use retort_build::template::{self, Draft};
 use retort_build::{MigrationSet, RevisionId, sha256_text};
 
 use crate::Context;
@@ -30,8 +30,8 @@ fn fresh_revision(set: &MigrationSet) -> RevisionId {
         .expect("an unused revision exists")
 }
 
-fn write_new(cx: &Context, rev: RevisionId, message: &str, text: &str) -> anyhow::Result<PathBuf> {
-    let path = cx.dir.join(format!("{rev}_{}.sql", retort_build::migration::slug_of(message)));
+fn write_new(cx: &Context, draft: &Draft, text: &str) -> anyhow::Result<PathBuf> {
+    let path = cx.dir.join(draft.file_name());
     retort_build::migration::parse(&cx.show(&path), text.as_bytes())
         .map_err(|problems| Failure(problems.iter().map(|p| p.one_line()).collect::<Vec<_>>().join("; ")))?;
     let mut file = std::fs::OpenOptions::new()
@@ -79,22 +79,15 @@ pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
             anyhow::bail!("branch label `{label}` is already in use");
         }
     }
-    let rev = fresh_revision(&set);
-    let mut text = format!(
-        "-- {message}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n",
-        parent.map(|p| p.to_string()).unwrap_or_default(),
-        retort_build::timestamp::now_rfc3339()
-    );
-    if !depends.is_empty() {
-        text.push_str(&format!("-- Depends On: {}\n", join(&depends)));
-    }
-    if !flags.branch_label.is_empty() {
-        text.push_str(&format!("-- Branch Labels: {}\n", flags.branch_label.join(", ")));
-    }
-    text.push_str(&format!(
-        "--\n-- Tables affected:\n-- - {PLACEHOLDER_TABLE}: {PLACEHOLDER_CHANGE}\n--\n-- IMPORTANT: This migration only changes the schema.\n-- Data goes in an idempotent script in migrations/populate/.\n\n-- migrate:up\n-- Write the schema change here, e.g. ALTER TABLE \"user\" ADD COLUMN nickname TEXT;\nSELECT 1;\n\n-- migrate:down\n-- Undo exactly what `up` did, e.g. ALTER TABLE \"user\" DROP COLUMN nickname;\nSELECT 1;\n"
-    ));
-    let path = write_new(cx, rev, message, &text)?;
+    let draft = Draft {
+        revision: fresh_revision(&set),
+        message: message.to_string(),
+        parents: parent.into_iter().collect(),
+        depends_on: depends,
+        branch_labels: flags.branch_label.clone(),
+        create_date: retort_build::timestamp::now_rfc3339(),
+    };
+    let path = write_new(cx, &draft, &template::revision(&draft))?;
     output::status(
         "Created",
         format!("{} (revises {})", cx.show(&path).display(), parent.map_or("<base>".to_string(), |p| p.to_string())),
@@ -126,13 +119,15 @@ pub fn merge(cx: &Context, flags: &MergeFlags) -> anyhow::Result<()> {
             anyhow::bail!("{p} is an ancestor of another revision given; merge heads only");
         }
     }
-    let rev = fresh_revision(&set);
-    let text = format!(
-        "-- {message}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: {}\n--\n-- IMPORTANT: A merge migration joins heads; it changes nothing.\n\n-- migrate:up\n\n-- migrate:down\n",
-        join(&parents),
-        retort_build::timestamp::now_rfc3339()
-    );
-    let path = write_new(cx, rev, message, &text)?;
+    let draft = Draft {
+        revision: fresh_revision(&set),
+        message: message.to_string(),
+        parents: parents.clone(),
+        depends_on: Vec::new(),
+        branch_labels: Vec::new(),
+        create_date: retort_build::timestamp::now_rfc3339(),
+    };
+    let path = write_new(cx, &draft, &template::merge(&draft))?;
     output::status("Created", format!("{} (merges {})", cx.show(&path).display(), join(&parents)));
     println!("{}", path.display());
     Ok(())

@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use retort::harness::Threads;
 use retort::synth::Shape;
 use retort::{Migrator, Target};
-use retort_build::MigrationSet;
+use retort_build::template::Draft;
+use retort_build::{MigrationSet, RevisionId, TableAffected, Waiver, WaiverKind};
 use rusqlite::Connection;
 
 use crate::flags::{BenchFlags, DEFAULT_WALKS};
@@ -189,10 +190,18 @@ fn long_section(dir: &Path, statements: usize, runs: usize) -> anyhow::Result<Ro
     for i in 0..statements {
         up.push_str(&format!("INSERT INTO big (id, label) VALUES ({i}, 'row {i}');\n"));
     }
-    let text = format!(
-        "-- Long section\n--\n-- Revision ID: 0123456789ab\n-- Revises:\n-- Create Date: 2025-01-01T00:00:00Z\n-- Allow: data-change: benchmark rows\n--\n-- Tables affected:\n-- - big: created and filled\n\n-- migrate:up\n{up}\n-- migrate:down\nDROP TABLE big;\n"
-    );
-    std::fs::write(migrations.join("0123456789ab_long_section.sql"), text)?;
+    let draft = Draft {
+        revision: RevisionId::parse("0123456789ab").context("the benchmark's revision")?,
+        message: "Long section".into(),
+        parents: Vec::new(),
+        depends_on: Vec::new(),
+        branch_labels: Vec::new(),
+        create_date: "2025-01-01T00:00:00Z".into(),
+    };
+    let table = TableAffected { table: "big".into(), change: "created and filled".into(), line: 0 };
+    let mut m = draft.migration(vec![table], up.trim_end(), Some("DROP TABLE big;"));
+    m.waivers.push(Waiver { kind: WaiverKind::DataChange, reason: "benchmark rows".into() });
+    std::fs::write(migrations.join(draft.file_name()), retort_build::migration::render(&m))?;
     let set = retort_build::load(&migrations, dir, false).into_set().map_err(|p| anyhow::anyhow!("{p}"))?;
     let sql = set.in_order().next().map(|m| m.up.sql.clone()).unwrap_or_default();
     let mut row = Row { figure: "long section", n: statements, samples: Vec::new(), floor: Vec::new() };

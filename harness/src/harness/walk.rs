@@ -407,19 +407,15 @@ mod tests {
     use super::*;
 
     fn set_of(edges: &[(&str, &[&str])]) -> MigrationSet {
-        let files: Vec<retort_build::SourceFile> = edges
+        use retort_build::testing::{Fixture, set};
+        let table = |tag: &str| format!("t{tag}");
+        set(&edges
             .iter()
             .map(|(tag, parents)| {
-                let rev = format!("{tag:0<12}");
-                let parents: Vec<String> = parents.iter().map(|p| format!("{p:0<12}")).collect();
-                let text = format!(
-                    "-- {tag}\n--\n-- Revision ID: {rev}\n-- Revises: {}\n-- Create Date: 2025-01-01T00:00:00Z\n--\n-- Tables affected:\n-- - t{tag}: created\n\n-- migrate:up\nCREATE TABLE t{tag} (x);\n\n-- migrate:down\nDROP TABLE t{tag};\n",
-                    parents.join(", ")
-                );
-                retort_build::SourceFile { display: format!("migrations/{rev}_{tag}.sql").into(), bytes: text.into_bytes() }
+                let (up, down) = (format!("CREATE TABLE t{tag} (x);"), format!("DROP TABLE t{tag};"));
+                Fixture::new(tag, parents, &up, Some(&down)).tables(&[(&table(tag), "created")])
             })
-            .collect();
-        MigrationSet::from_files(&files).unwrap()
+            .collect::<Vec<_>>())
     }
 
     #[test]

@@ -1,19 +1,11 @@
 //! Fixture helpers for the `retort` integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use retort_build::MigrationSet;
+use retort_build::testing::Fixture;
 
-use retort_build::{MigrationSet, RevisionId, SourceFile};
-
-/// The 12-digit revision for a short tag: `rev("a")` is `a00000000000`.
-pub fn rev(tag: &str) -> String {
-    format!("{tag:0<12}")
-}
-
-/// The `RevisionId` of a tag.
-pub fn id(tag: &str) -> RevisionId {
-    RevisionId::parse(&rev(tag)).unwrap()
-}
+#[allow(unused_imports)]
+pub use retort_build::testing::{id, rev};
 
 /// A migration fixture.
 pub struct M<'a> {
@@ -30,38 +22,22 @@ pub fn m<'a>(tag: &'a str, parents: &'a [&'a str], up: &'a str, down: &'a str) -
 }
 
 impl M<'_> {
+    fn fixture(&self) -> Fixture {
+        Fixture::new(self.tag, self.parents, self.up, self.down).header(self.extra)
+    }
+
     pub fn text(&self) -> String {
-        let parents: Vec<String> = self.parents.iter().map(|p| rev(p)).collect();
-        let irreversible = if self.down.is_none() { "-- Irreversible: fixture\n" } else { "" };
-        let mut text = format!(
-            "-- Fixture {}\n--\n-- Revision ID: {}\n-- Revises: {}\n-- Create Date: 2025-01-01T00:00:00Z\n{irreversible}{}--\n-- Tables affected:\n-- - t: fixture\n\n-- migrate:up\n{}\n",
-            self.tag,
-            rev(self.tag),
-            parents.join(", "),
-            self.extra,
-            self.up
-        );
-        if let Some(down) = self.down {
-            text.push_str(&format!("\n-- migrate:down\n{down}\n"));
-        }
-        text
+        self.fixture().text()
     }
 
     pub fn file_name(&self) -> String {
-        format!("{}_fixture_{}.sql", rev(self.tag), self.tag)
+        self.fixture().file_name()
     }
 }
 
 /// The set of `migrations`.
 pub fn set(migrations: &[M]) -> MigrationSet {
-    let files: Vec<SourceFile> = migrations
-        .iter()
-        .map(|m| SourceFile {
-            display: PathBuf::from(format!("migrations/{}", m.file_name())),
-            bytes: m.text().into_bytes(),
-        })
-        .collect();
-    MigrationSet::from_files(&files).unwrap_or_else(|e| panic!("fixture set is invalid: {e}"))
+    retort_build::testing::set(&migrations.iter().map(M::fixture).collect::<Vec<_>>())
 }
 
 /// The example application's migrations.

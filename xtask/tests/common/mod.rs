@@ -10,9 +10,8 @@ use retort_build::{Lock, load};
 /// A migration: tag, parents, extra header lines, up, down.
 pub type Fixture<'a> = (&'a str, &'a [&'a str], &'a str, &'a str, &'a str);
 
-pub fn rev(tag: &str) -> String {
-    format!("{tag:0<12}")
-}
+#[allow(unused_imports)]
+pub use retort_build::testing::rev;
 
 pub fn write(dir: &Path, migrations: &[Fixture]) {
     write_unlocked(dir, migrations);
@@ -24,14 +23,9 @@ pub fn write(dir: &Path, migrations: &[Fixture]) {
 pub fn write_unlocked(dir: &Path, migrations: &[Fixture]) {
     std::fs::create_dir_all(dir).unwrap();
     for (tag, parents, extra, up, down) in migrations {
-        let parents: Vec<String> = parents.iter().map(|p| rev(p)).collect();
-        let text = format!(
-            "-- Fixture {tag}\n--\n-- Revision ID: {}\n-- Revises: {}\n-- Create Date: 2025-01-01T00:00:00Z\n{extra}--\n-- Tables affected:\n{}\n-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n",
-            rev(tag),
-            parents.join(", "),
-            tables_affected(up)
-        );
-        std::fs::write(dir.join(format!("{}_fixture_{tag}.sql", rev(tag))), text).unwrap();
+        let tables = tables_affected(up);
+        let tables: Vec<(&str, &str)> = tables.iter().map(|t| (t.as_str(), "fixture")).collect();
+        retort_build::testing::Fixture::new(tag, parents, up, Some(down)).tables(&tables).header(extra).write(dir);
     }
 }
 
@@ -49,8 +43,8 @@ pub fn xtask(migrations: &Path, args: &[&str], cwd: &Path) -> Run {
     Run { code: out.status.code().unwrap_or(-1), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
 }
 
-/// `Tables affected` lines for what `up` touches, so the fixtures are lint-clean there.
-fn tables_affected(up: &str) -> String {
+/// The tables `up` touches, for `Tables affected`, so the fixtures are lint-clean there.
+fn tables_affected(up: &str) -> std::collections::BTreeSet<String> {
     use retort_build::lint::{Effect, effects};
     let mut tables = std::collections::BTreeSet::new();
     for statement in retort_build::sql::split_statements(up) {
@@ -64,7 +58,7 @@ fn tables_affected(up: &str) -> String {
             };
         }
     }
-    tables.iter().map(|t| format!("-- - {t}: fixture\n")).collect()
+    tables
 }
 
 /// The workspace root.
