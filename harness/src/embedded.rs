@@ -8,27 +8,16 @@ use std::path::PathBuf;
 
 use retort_build::{MigrationSet, Problem, ProblemKind, Problems, RevisionId, SourceFile};
 
-/// One migration as embedded by the build script. Constructed only by generated code.
+/// One migration as embedded by the build script: what the runtime reads (everything else comes
+/// from parsing `source`). Constructed only by generated code.
 #[derive(Clone, Copy, Debug)]
 pub struct EmbeddedMigration {
     /// The file, workspace-relative.
     pub file: &'static str,
     /// The revision.
     pub revision: &'static str,
-    /// `Revises`.
-    pub parents: &'static [&'static str],
-    /// `Depends On`.
-    pub depends_on: &'static [&'static str],
-    /// `Branch Labels`.
-    pub branch_labels: &'static [&'static str],
-    /// The message.
-    pub message: &'static str,
     /// The checksum computed at build time.
     pub checksum: &'static str,
-    /// `per-migration` or `none`.
-    pub transaction: &'static str,
-    /// The `Irreversible` reason.
-    pub irreversible: Option<&'static str>,
     /// The whole file (its `up` and `down` sections included), via `include_str!`.
     pub source: &'static str,
 }

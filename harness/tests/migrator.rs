@@ -393,13 +393,7 @@ fn embedded_migrations_load_through_the_one_parser() {
     let entries: &'static [retort::EmbeddedMigration] = Box::leak(Box::new([retort::EmbeddedMigration {
         file: "migrations/a1c3e5f70912_create_user.sql",
         revision: "a1c3e5f70912",
-        parents: &[],
-        depends_on: &[],
-        branch_labels: &[],
-        message: "Create user table",
         checksum,
-        transaction: "per-migration",
-        irreversible: None,
         source,
     }]));
     let migrator = Migrator::embedded(&retort::Migrations::new(entries)).unwrap();
