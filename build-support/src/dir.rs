@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::lock::{LOCK_FILE, Lock, LockStatus, has_conflict_markers};
+use crate::lock::{LOCK_FILE, Lock, LockPolicy, LockStatus, has_conflict_markers};
 use crate::populate::{PopulateScript, parse_script};
 use crate::problem::{Problem, ProblemKind, Problems};
 use crate::{MigrationSet, SourceFile};
@@ -55,10 +55,9 @@ pub fn display_path(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
-/// Reads `dir`. Paths in problems are shown relative to `root`. With `strict`, migrations missing
-/// from the lock and a stale lock are errors (for `lock --check` and `migrate-test`); otherwise
-/// warnings (for the build script).
-pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
+/// Reads `dir`. Paths in problems are shown relative to `root`. `policy` says whether migrations
+/// missing from the lock and a stale lock are errors or warnings.
+pub fn load(dir: &Path, root: &Path, policy: LockPolicy) -> Loaded {
     let show = |p: &Path| display_path(root, p);
     let lock_path = dir.join(LOCK_FILE);
     let mut loaded = Loaded {
@@ -134,7 +133,7 @@ pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
     }
     match lock_text {
         None if !files.is_empty() => {
-            let problem = if strict {
+            let problem = if policy == LockPolicy::Strict {
                 Problem::error(&loaded.lock_display, 0, ProblemKind::NoLock)
             } else {
                 Problem::warning(&loaded.lock_display, 0, ProblemKind::NoLock)
@@ -157,7 +156,7 @@ pub fn load(dir: &Path, root: &Path, strict: bool) -> Loaded {
     match (&loaded.set, &loaded.lock) {
         (Some(set), Some(lock)) => {
             let status = LockStatus::compare(lock, set);
-            loaded.problems.extend(status.problems(set, &loaded.lock_display, strict));
+            loaded.problems.extend(status.problems(set, &loaded.lock_display, policy));
             loaded.lock_status = Some(status);
         }
         (None, Some(lock)) => {

@@ -52,7 +52,7 @@ impl Embed {
     pub fn check(&self, manifest_dir: &Path, root: &Path) -> Result<Embedded, EmbedFailure> {
         let dir = manifest_dir.join(&self.dir);
         let dir = dir.canonicalize().unwrap_or(dir);
-        let loaded: Loaded = load(&dir, root, false);
+        let loaded: Loaded = load(&dir, root, crate::LockPolicy::Lenient);
         let inputs = loaded.inputs.clone();
         let failed = loaded.errors().next().is_some();
         match loaded.set {

@@ -30,7 +30,7 @@ pub use checksum::{checksum, sha256_text};
 pub use dir::{Loaded, POPULATE_DIR, display_path, load};
 pub use embed::{Embed, EmbedFailure, Embedded, GENERATED_FILE, generate, workspace_root};
 pub use graph::{Graph, ResolveError};
-pub use lock::{LOCK_FILE, Lock, LockEntry, LockStatus, Salvage, has_conflict_markers};
+pub use lock::{LOCK_FILE, Lock, LockEntry, LockPolicy, LockStatus, Salvage, has_conflict_markers};
 pub use migration::{Migration, Section, TableAffected, TransactionMode, Waiver, WaiverKind};
 pub use problem::{Location, Problem, ProblemKind, Problems, Severity};
 pub use revision::RevisionId;

@@ -10,6 +10,17 @@ use crate::checksum::sha256_text;
 use crate::problem::{Problem, ProblemKind};
 use crate::{MigrationSet, RevisionId};
 
+/// How `load` treats a migration the lock does not hold and a lock that no longer matches the
+/// files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockPolicy {
+    /// As errors: `lock --check` and `migrate-test`, which must not pass on a stale lock.
+    Strict,
+    /// As warnings: the build script (drift of a locked migration is an error either way) and
+    /// the commands that only read migrations.
+    Lenient,
+}
+
 /// The lock file's name inside the migrations directory.
 pub const LOCK_FILE: &str = "retort.lock";
 
@@ -239,9 +250,10 @@ impl LockStatus {
 
     /// Problems at build time: drift and missing files are errors; unlocked and reordered entries
     /// are warnings there (`lock --check` and `migrate-test` turn them into errors).
-    pub fn problems(&self, set: &MigrationSet, lock_display: &Path, strict: bool) -> Vec<Problem> {
-        let soft = |file: &Path, line: usize, kind| {
-            if strict { Problem::error(file, line, kind) } else { Problem::warning(file, line, kind) }
+    pub fn problems(&self, set: &MigrationSet, lock_display: &Path, policy: LockPolicy) -> Vec<Problem> {
+        let soft = |file: &Path, line: usize, kind| match policy {
+            LockPolicy::Strict => Problem::error(file, line, kind),
+            LockPolicy::Lenient => Problem::warning(file, line, kind),
         };
         let mut out = Vec::new();
         for (revision, locked, actual) in &self.drifted {

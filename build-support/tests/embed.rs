@@ -34,7 +34,7 @@ fn stray_files_and_missing_lock_are_reported() {
     std::fs::write(m.join("notes.txt"), "hello").unwrap();
     std::fs::write(m.join("create_user.sql"), "-- x").unwrap();
     std::fs::write(m.join("populate/001_x.sql"), "-- Requires: a00000000000\n").unwrap();
-    let loaded = load(&m, dir.path(), false);
+    let loaded = load(&m, dir.path(), retort_build::LockPolicy::Lenient);
     let lines: Vec<String> = loaded.problems.iter().map(|p| p.one_line()).collect();
     assert!(lines.iter().any(|l| l.starts_with("migrations/notes.txt: unexpected file")), "{lines:#?}");
     assert!(
@@ -48,7 +48,10 @@ fn stray_files_and_missing_lock_are_reported() {
         "a missing lock only warns in the build"
     );
     assert!(
-        load(&m, dir.path(), true).problems.iter().any(|p| p.is_error() && p.location.file.ends_with("retort.lock"))
+        load(&m, dir.path(), retort_build::LockPolicy::Strict)
+            .problems
+            .iter()
+            .any(|p| p.is_error() && p.location.file.ends_with("retort.lock"))
     );
 }
 

@@ -118,7 +118,7 @@ impl Migrator {
     /// migrations are not judged here; the build script and `cargo xtask lock --check` do that).
     pub fn from_dir(dir: &Path) -> Result<Migrator> {
         let root = dir.parent().unwrap_or(dir);
-        Ok(Migrator::new(retort_build::load(dir, root, false).into_set()?))
+        Ok(Migrator::new(retort_build::load(dir, root, retort_build::LockPolicy::Lenient).into_set()?))
     }
 
     /// The migrations.

@@ -47,7 +47,8 @@ impl Scratch {
         )
         .unwrap();
         let source = ws.join("migrations");
-        let set = load(&source, &ws, false).into_set().expect("example migrations are valid");
+        let set =
+            load(&source, &ws, retort_build::LockPolicy::Lenient).into_set().expect("example migrations are valid");
         let dest = root.join("migrations");
         std::fs::create_dir_all(&dest).unwrap();
         for m in set.in_order().take(count) {
@@ -64,7 +65,8 @@ impl Scratch {
     }
 
     fn relock(&self) {
-        let set = load(&self.migrations(), self.dir.path(), false).set.expect("the files parse");
+        let set =
+            load(&self.migrations(), self.dir.path(), retort_build::LockPolicy::Lenient).set.expect("the files parse");
         std::fs::write(self.migrations().join("retort.lock"), Lock::of(&set).render()).unwrap();
     }
 
@@ -173,7 +175,7 @@ fn build_script_contract() {
     // A new, unlocked migration builds with a warning.
     let new_rev = "0123456789ab";
     let head = {
-        let set = load(&s.migrations(), s.dir.path(), false).into_set().unwrap();
+        let set = load(&s.migrations(), s.dir.path(), retort_build::LockPolicy::Lenient).into_set().unwrap();
         set.graph().heads()[0]
     };
     std::fs::write(

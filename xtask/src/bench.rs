@@ -202,7 +202,9 @@ fn long_section(dir: &Path, statements: usize, runs: usize) -> anyhow::Result<Ro
     let mut m = draft.migration(vec![table], up.trim_end(), Some("DROP TABLE big;"));
     m.waivers.push(Waiver { kind: WaiverKind::DataChange, reason: "benchmark rows".into() });
     std::fs::write(migrations.join(draft.file_name()), retort_build::migration::render(&m))?;
-    let set = retort_build::load(&migrations, dir, false).into_set().map_err(|p| anyhow::anyhow!("{p}"))?;
+    let set = retort_build::load(&migrations, dir, retort_build::LockPolicy::Lenient)
+        .into_set()
+        .map_err(|p| anyhow::anyhow!("{p}"))?;
     let sql = set.in_order().next().map(|m| m.up.sql.clone()).unwrap_or_default();
     let mut row = Row { figure: "long section", n: statements, samples: Vec::new(), floor: Vec::new() };
     for run in 0..runs {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use retort_build::populate::PopulateScript;
-use retort_build::{Loaded, MigrationSet};
+use retort_build::{Loaded, LockPolicy, MigrationSet};
 
 use crate::output;
 
@@ -55,9 +55,9 @@ impl Context {
         Ok(self)
     }
 
-    /// Reads the directory; `strict` makes a stale lock an error.
-    pub fn load(&self, strict: bool) -> Loaded {
-        retort_build::load(&self.dir, &self.root, strict)
+    /// Reads the directory; `policy` says whether a stale lock is an error.
+    pub fn load(&self, policy: LockPolicy) -> Loaded {
+        retort_build::load(&self.dir, &self.root, policy)
     }
 
     /// The migration set, after printing every warning; a `Failure` after printing every error.
@@ -67,7 +67,7 @@ impl Context {
 
     /// The migration set and the populate scripts, loaded once; as `set`.
     pub fn set_and_scripts(&self) -> anyhow::Result<(MigrationSet, Vec<PopulateScript>)> {
-        let loaded = self.load(false);
+        let loaded = self.load(LockPolicy::Lenient);
         output::diagnostics(&loaded.problems)?;
         let set = loaded.set.ok_or_else(|| output::Failure("the migrations directory could not be read".into()))?;
         Ok((set, loaded.populate))

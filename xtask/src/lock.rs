@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
-use retort_build::{LOCK_FILE, Lock, LockStatus, RevisionId, Salvage};
+use retort_build::{LOCK_FILE, Lock, LockPolicy, LockStatus, RevisionId, Salvage};
 
 use crate::Context;
 use crate::flags::LockFlags;
@@ -14,7 +14,7 @@ use crate::output::{self, fail};
 
 /// Runs `lock`.
 pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
-    let loaded = cx.load(flags.check);
+    let loaded = cx.load(if flags.check { LockPolicy::Strict } else { LockPolicy::Lenient });
     let lock_path = cx.dir.join(LOCK_FILE);
     if flags.check {
         output::diagnostics(&loaded.problems)?;
@@ -60,7 +60,7 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
     let drifted: Vec<_> = status.drifted.iter().filter(|(r, _, _)| !relock.contains(r)).collect();
     let missing: Vec<_> = status.missing.iter().filter(|e| !relock.contains(&e.revision)).collect();
     if !drifted.is_empty() || !missing.is_empty() {
-        let problems = status.problems(&set, &loaded.lock_display, false);
+        let problems = status.problems(&set, &loaded.lock_display, LockPolicy::Lenient);
         let refused: Vec<_> = problems
             .into_iter()
             .filter(|p| match &p.kind {

@@ -4,7 +4,7 @@
 
 use anstyle::{AnsiColor, Style};
 use retort::harness::{Event, Finding, Options, Threads};
-use retort_build::{MigrationSet, Problem};
+use retort_build::{Loaded, LockPolicy, MigrationSet, Problem};
 
 use crate::Context;
 use crate::flags::MigrateTestFlags;
@@ -56,20 +56,20 @@ pub fn lint(cx: &Context) -> anyhow::Result<()> {
 /// `check`: the pre-commit checklist, one verdict line per item on stdout.
 pub fn check(cx: &Context) -> anyhow::Result<()> {
     let mut verdicts: Vec<(&str, bool)> = Vec::new();
-    let loaded = cx.load(true);
+    let loaded = cx.load(LockPolicy::Strict);
     for p in &loaded.problems {
         output::diagnostic(p);
     }
     verdicts.push(("lock fresh and directory valid", !loaded.problems.iter().any(Problem::is_error)));
-    let set = loaded.set;
-    let lint = set.as_ref().map(retort_build::lint::lint);
+    let lint = loaded.set.as_ref().map(retort_build::lint::lint);
     for p in lint.iter().flatten() {
         output::diagnostic(p);
     }
     verdicts.push(("lint clean", lint.is_some_and(|l| l.is_empty())));
-    verdicts.push(("single head", set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
+    verdicts.push(("single head", loaded.set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
     let flags = MigrateTestFlags { walks: crate::flags::DEFAULT_WALKS, seed: None, allow_multiple_heads: false };
-    let green = set.is_some() && run(cx, &flags).is_ok();
+    // The directory as read above, not a second time.
+    let green = loaded.set.is_some() && run_loaded(cx, loaded, &flags).is_ok();
     verdicts.push(("migrate-test green", green));
     for (item, ok) in &verdicts {
         println!("{} {item}", if *ok { "ok    " } else { "FAILED" });
@@ -83,8 +83,12 @@ pub fn check(cx: &Context) -> anyhow::Result<()> {
 
 /// `migrate-test`.
 pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
+    run_loaded(cx, cx.load(LockPolicy::Strict), flags)
+}
+
+/// `migrate-test` on the directory as `loaded` read it (strictly).
+fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow::Result<()> {
     let mut tally = Tally::default();
-    let loaded = cx.load(true);
     tally.problems("directory, graph and lock", &loaded.problems);
     let scripts = loaded.populate;
     let Some(set) = loaded.set else {

@@ -324,7 +324,7 @@ fn labels_that_read_as_targets_are_refused() {
 // 7. The lock never launders drift.
 
 fn lock_entry(p: &Project, tag: &str) -> String {
-    let set = retort_build::load(&p.migrations(), p.dir.path(), false).set.unwrap();
+    let set = retort_build::load(&p.migrations(), p.dir.path(), retort_build::LockPolicy::Lenient).set.unwrap();
     retort_build::Lock::of(&set)
         .entries
         .iter()

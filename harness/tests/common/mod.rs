@@ -43,5 +43,7 @@ pub fn set(migrations: &[M]) -> MigrationSet {
 /// The example application's migrations.
 pub fn examples() -> MigrationSet {
     let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    retort_build::load(&ws.join("migrations"), ws, false).into_set().expect("the examples are valid")
+    retort_build::load(&ws.join("migrations"), ws, retort_build::LockPolicy::Lenient)
+        .into_set()
+        .expect("the examples are valid")
 }

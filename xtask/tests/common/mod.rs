@@ -15,7 +15,7 @@ pub use retort_build::testing::rev;
 
 pub fn write(dir: &Path, migrations: &[Fixture]) {
     write_unlocked(dir, migrations);
-    let set = load(dir, dir.parent().unwrap(), false).set.expect("fixtures parse");
+    let set = load(dir, dir.parent().unwrap(), retort_build::LockPolicy::Lenient).set.expect("fixtures parse");
     std::fs::write(dir.join("retort.lock"), Lock::of(&set).render()).unwrap();
 }
 
