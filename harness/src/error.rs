@@ -72,6 +72,16 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+/// Whose move an error is, which decides a command's exit code (`cargo xtask`: 1 and 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Something found in the database, its history or the migrations' SQL.
+    Found,
+    /// A usage or environment problem: a bad target, a path that is no usable database, the
+    /// migrations directory invalid, I/O or SQLite failing outside migration SQL.
+    Usage,
+}
+
 fn revs(list: &[RevisionId]) -> String {
     if list.is_empty() {
         return "nothing".to_string();
@@ -128,7 +138,7 @@ pub enum Error {
     /// History rows that cannot be read: one description per row.
     MalformedHistory(Vec<String>),
     /// A target that cannot be used.
-    Target(String),
+    Target(crate::target::TargetError),
     /// A library call the caller made in a state it does not accept (a program error, not the
     /// user's).
     Misuse(String),
@@ -233,6 +243,31 @@ fn at(file: &Path, line: usize) -> Option<(PathBuf, usize)> {
 }
 
 impl Error {
+    /// Whose move this error is.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Target(_)
+            | Error::Misuse(_)
+            | Error::Sqlite { .. }
+            | Error::Io { .. }
+            | Error::Backup { .. }
+            | Error::Database { .. }
+            | Error::Migrations(_)
+            | Error::UnknownRequires { .. } => ErrorClass::Usage,
+            Error::UnknownApplied(_)
+            | Error::ChecksumMismatch { .. }
+            | Error::InconsistentHistory { .. }
+            | Error::HistoryShape { .. }
+            | Error::MalformedHistory(_)
+            | Error::Irreversible { .. }
+            | Error::Statement { .. }
+            | Error::ForeignKeys { .. }
+            | Error::ForeignKeyMismatch { .. }
+            | Error::PopulateBehind { .. }
+            | Error::Populate { .. } => ErrorClass::Found,
+        }
+    }
+
     /// Wraps a SQLite error with what Retort was doing.
     pub fn sqlite(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
         let context = context.into();
@@ -306,7 +341,7 @@ impl Error {
                 None,
                 Some("`stamp` the database to the revision its schema is at; it rewrites the history".into()),
             ),
-            Error::Target(message) => (message.clone(), None, None),
+            Error::Target(e) => (e.to_string(), None, None),
             Error::Misuse(message) => (message.clone(), None, None),
             Error::Irreversible { revision, file, reason } => (
                 format!("cannot downgrade through {revision}: it is irreversible ({reason})"),

@@ -24,12 +24,12 @@ pub mod watch;
 
 pub use backup::backup;
 pub use embedded::{EmbeddedMigration, Migrations};
-pub use error::{DatabaseProblem, Diagnostic, Error, Result, StatementCause, Violation};
+pub use error::{DatabaseProblem, Diagnostic, Error, ErrorClass, Result, StatementCause, Violation};
 pub use foreign_keys::{Mismatch, mismatches as foreign_key_mismatches, violations as foreign_key_violations};
 pub use history::Applied;
 pub use migrator::{Direction, DowngradeOptions, Migrator, Report, Session, StampReport, State, Step};
 pub use open::{disable_allocation_statistics, open, open_existing, open_read_only};
 pub use retort_build;
 pub use snapshot::{Change, Schema, SchemaCache};
-pub use target::Target;
+pub use target::{Target, TargetError};
 pub use verify::{HistoryProblem, VerifyFinding, VerifyReport};

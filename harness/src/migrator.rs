@@ -17,14 +17,15 @@ use rusqlite::Connection;
 
 use retort_build::{Migration, MigrationSet, RevisionId, Section, TransactionMode};
 
+use crate::Migrations;
 use crate::error::{DatabaseProblem, Error, Result, StatementCause};
 use crate::exec::{Failure, Mode, run_section};
 use crate::foreign_keys;
 use crate::history::{self, Applied};
 use crate::settings::Settings;
+use crate::target::{Target, TargetError};
 use crate::verify::{CheckedHistory, HistoryProblem, check_history};
 use crate::watch::{Access, Footprint, Policy, Watch};
-use crate::{Migrations, Target};
 
 /// Up or down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -127,7 +128,7 @@ impl Migrator {
     }
 
     fn migration(&self, rev: &RevisionId) -> Result<&Migration> {
-        self.set.get(rev).ok_or_else(|| Error::Target(format!("{rev} is not one of these migrations")))
+        self.set.get(rev).ok_or(Error::Target(TargetError::NotAMigration(*rev)))
     }
 
     /// The section `m` runs in `direction`; an irreversible migration has no down.
@@ -187,14 +188,12 @@ impl Migrator {
             (Direction::Up, Target::Revision(rev)) => graph.upgrade_path(applied, &[rev]),
             (Direction::Up, Target::Relative(n)) if n > 0 => {
                 let all = graph.upgrade_path(applied, &graph.heads());
-                take(all, n, "upgrade")?
+                take(all, n, Direction::Up)?
             }
             (Direction::Down, Target::Base) => graph.downgrade_path(applied, &[]),
             (Direction::Down, Target::Revision(rev)) => {
                 if !applied.contains(&rev) {
-                    return Err(Error::Target(format!(
-                        "{rev} is not applied, so it is not a downgrade target; `current` shows what is"
-                    )));
+                    return Err(Error::Target(TargetError::NotApplied(rev)));
                 }
                 let mut path = graph.sorted(graph.descendants(&[rev]).into_iter().filter(|r| applied.contains(r)));
                 path.reverse();
@@ -203,16 +202,9 @@ impl Migrator {
             (Direction::Down, Target::Relative(n)) if n < 0 => {
                 let mut all = graph.sorted(applied.iter().copied());
                 all.reverse();
-                take(all, -n, "downgrade")?
+                take(all, -n, Direction::Down)?
             }
-            (Direction::Up, _) => {
-                return Err(Error::Target(
-                    "an upgrade goes to `head`, `heads`, a revision or `+N`; use `downgrade` to go back".into(),
-                ));
-            }
-            (Direction::Down, _) => {
-                return Err(Error::Target("a downgrade goes to a revision, `-N` or `base`".into()));
-            }
+            (direction, _) => return Err(Error::Target(TargetError::WrongDirection(direction))),
         };
         if direction == Direction::Down {
             for rev in &path {
@@ -433,7 +425,7 @@ impl Migrator {
             Target::Revision(rev) => vec![rev],
             Target::Base => Vec::new(),
             Target::Relative(_) => {
-                return Err(Error::Target("`stamp` takes a revision, `head`, `heads` or `base`".into()));
+                return Err(Error::Target(TargetError::RelativeStamp));
             }
         };
         let mut wanted = graph.ancestors(&tops);
@@ -674,10 +666,10 @@ impl Drop for Session<'_> {
     }
 }
 
-fn take(path: Vec<RevisionId>, n: i32, what: &str) -> Result<Vec<RevisionId>> {
+fn take(path: Vec<RevisionId>, n: i32, direction: Direction) -> Result<Vec<RevisionId>> {
     let n = usize::try_from(n).unwrap_or(0);
     if path.len() < n {
-        return Err(Error::Target(format!("cannot {what} {n} steps: only {} available", path.len())));
+        return Err(Error::Target(TargetError::TooFewSteps { direction, wanted: n, available: path.len() }));
     }
     Ok(path.into_iter().take(n).collect())
 }

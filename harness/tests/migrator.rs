@@ -6,7 +6,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{M, examples, id, m, rev, set};
-use retort::{Direction, DowngradeOptions, Error, HistoryProblem, Migrator, Schema, Target, VerifyFinding};
+use retort::{
+    Direction, DowngradeOptions, Error, HistoryProblem, Migrator, Schema, Target, TargetError, VerifyFinding,
+};
 use rusqlite::Connection;
 
 fn no_steps() -> impl FnMut(&retort::Step) {
@@ -84,8 +86,19 @@ fn target_errors() {
         ),
     ];
     for (result, message) in cases {
-        assert_eq!(result.unwrap_err().to_string(), message);
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Target(_)), "{err:?}");
+        assert_eq!(err.class(), retort::ErrorClass::Usage, "a bad target is the user's to fix: exit 2");
+        assert_eq!(err.to_string(), message);
     }
+    // The cases are typed, so a caller can tell them apart without reading the message.
+    let err = forked.upgrade(&conn, Target::Relative(9), &mut no_steps()).unwrap_err();
+    assert!(
+        matches!(err, Error::Target(TargetError::TooFewSteps { direction: Direction::Up, wanted: 9, available: 3 })),
+        "{err:?}"
+    );
+    let err = forked.downgrade(&conn, Target::Head, DowngradeOptions { backup: false }, &mut no_steps()).unwrap_err();
+    assert!(matches!(err, Error::Target(TargetError::WrongDirection(Direction::Down))), "{err:?}");
     forked.upgrade(&conn, Target::Heads, &mut no_steps()).unwrap();
     assert_eq!(applied(&forked, &conn).len(), 3);
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use retort::{Direction, DowngradeOptions, Error, Migrator, State, Step, Target};
+use retort::{Direction, DowngradeOptions, Error, ErrorClass, Migrator, State, Step, Target};
 use retort_build::RevisionId;
 
 use crate::Context;
@@ -14,27 +14,9 @@ use crate::output::{self, DbError};
 /// its history or the migrations' SQL is exit 1; a bad target, a path that is no usable
 /// database file, I/O and SQLite failures outside migration SQL are exit 2.
 pub fn db_error(error: Error) -> anyhow::Error {
-    let code = match &error {
-        Error::Target(_)
-        | Error::Misuse(_)
-        | Error::Sqlite { .. }
-        | Error::Io { .. }
-        | Error::Backup { .. }
-        | Error::Database { .. }
-        | Error::Migrations(_)
-        | Error::UnknownRequires { .. } => 2,
-        Error::UnknownApplied(_)
-        | Error::ChecksumMismatch { .. }
-        | Error::InconsistentHistory { .. }
-        | Error::HistoryShape { .. }
-        | Error::MalformedHistory(_)
-        | Error::Irreversible { .. }
-        | Error::Statement { .. }
-        | Error::ForeignKeys { .. }
-        | Error::ForeignKeyMismatch { .. }
-        | Error::PopulateBehind { .. }
-        | Error::Populate { .. } => 1,
-        _ => 2,
+    let code = match error.class() {
+        ErrorClass::Found => 1,
+        ErrorClass::Usage => 2,
     };
     DbError { error, code }.into()
 }
