@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `retort-build`: the migration-directory model of Retort, with no database dependency.
 //!
 //! One parser (`migration::parse`), one checksum (`checksum::checksum`), one graph (`Graph`):

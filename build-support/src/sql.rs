@@ -1,5 +1,8 @@
 //! A small SQLite lexer and statement splitter: enough to find where each statement of a section
 //! starts (for `file:line` in errors) and which verbs and tables it names (for the static lint).
+//! It also shapes the schema snapshot's text: `retort`'s snapshot normalises the SQL of views,
+//! triggers, defaults and `CHECK` constraints through these tokens, so a change here can change
+//! every reviewed snapshot.
 //!
 //! Guarantees: it never fails and never panics: any input splits into statements; quotes,
 //! comments and `CREATE TRIGGER … BEGIN … END` bodies never split a statement.

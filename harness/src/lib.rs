@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `retort`: the SQLite engine of Retort — the migrator, schema snapshots, verify and populate,
 //! and (feature `harness`) the round-trip test harness. It reads migrations only through
 //! `retort-build`'s model.
