@@ -121,6 +121,42 @@ pub struct Migration {
 }
 
 impl Migration {
+    /// A migration with this header and nothing else yet: no `Tables affected`, empty `up` and
+    /// `down`, one transaction, no waivers; its file is `<revision>_<slug of message>.sql`. The
+    /// caller fills in the rest; `render` writes it.
+    pub fn new(revision: RevisionId, message: &str, parents: Vec<RevisionId>, create_date: &str) -> Migration {
+        let empty = || Section { sql: String::new(), line: 0 };
+        Migration {
+            file: std::path::PathBuf::from(format!("{revision}_{}.sql", slug_of(message))),
+            revision,
+            message: message.to_string(),
+            parents,
+            depends_on: Vec::new(),
+            branch_labels: Vec::new(),
+            create_date: create_date.to_string(),
+            tables_affected: Vec::new(),
+            transaction: TransactionMode::PerMigration,
+            irreversible: None,
+            waivers: Vec::new(),
+            up: empty(),
+            down: Some(empty()),
+            key_lines: Vec::new(),
+        }
+    }
+
+    /// Sets `up` and `down` (`None`: irreversible, whose reason the caller sets).
+    pub fn with_sql(mut self, up: &str, down: Option<&str>) -> Migration {
+        self.up.sql = up.to_string();
+        self.down = down.map(|sql| Section { sql: sql.to_string(), line: 0 });
+        self
+    }
+
+    /// Adds a `Tables affected` entry.
+    pub fn affecting(mut self, table: &str, change: &str) -> Migration {
+        self.tables_affected.push(TableAffected { table: table.to_string(), change: change.to_string(), line: 0 });
+        self
+    }
+
     /// True for a merge migration (two or more parents).
     pub fn is_merge(&self) -> bool {
         self.parents.len() >= 2

@@ -23,6 +23,12 @@ impl RevisionId {
         Some(RevisionId(id))
     }
 
+    /// The revision whose digits are `n` in hex, zero-padded (the low 48 bits of `n`): for
+    /// generated chains.
+    pub fn from_number(n: u64) -> RevisionId {
+        RevisionId::parse(&format!("{:012x}", n & 0xffff_ffff_ffff)).unwrap_or_else(|| unreachable!("12 hex digits"))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("ascii by construction")

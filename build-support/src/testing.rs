@@ -6,9 +6,8 @@
 
 use std::path::Path;
 
-use crate::migration::{TableAffected, render, slug_of};
-use crate::template::Draft;
-use crate::{MigrationSet, RevisionId, SourceFile};
+use crate::migration::render;
+use crate::{Migration, MigrationSet, RevisionId, SourceFile};
 
 /// The 12-digit revision of a short hex tag: `rev("a")` is `a00000000000`.
 pub fn rev(tag: &str) -> String {
@@ -76,31 +75,28 @@ impl Fixture {
         self
     }
 
+    /// The migration it stands for (without the extra header lines).
+    fn migration(&self) -> Migration {
+        let parents = self.parents.iter().map(|p| id(p)).collect();
+        let mut m = Migration::new(id(&self.tag), &self.message, parents, "2025-01-01T00:00:00Z")
+            .with_sql(&self.up, self.down.as_deref());
+        for (table, change) in &self.tables {
+            m = m.affecting(table, change);
+        }
+        if self.down.is_none() {
+            m.irreversible = Some("fixture".into());
+        }
+        m
+    }
+
     /// Its file name: `<revision>_<slug of the message>.sql`.
     pub fn file_name(&self) -> String {
-        format!("{}_{}.sql", rev(&self.tag), slug_of(&self.message))
+        self.migration().file.display().to_string()
     }
 
     /// Its file text.
     pub fn text(&self) -> String {
-        let draft = Draft {
-            revision: id(&self.tag),
-            message: self.message.clone(),
-            parents: self.parents.iter().map(|p| id(p)).collect(),
-            depends_on: Vec::new(),
-            branch_labels: Vec::new(),
-            create_date: "2025-01-01T00:00:00Z".into(),
-        };
-        let tables = self
-            .tables
-            .iter()
-            .map(|(table, change)| TableAffected { table: table.clone(), change: change.clone(), line: 0 })
-            .collect();
-        let mut m = draft.migration(tables, &self.up, self.down.as_deref());
-        if self.down.is_none() {
-            m.irreversible = Some("fixture".into());
-        }
-        let text = render(&m);
+        let text = render(&self.migration());
         let date_line = "-- Create Date: 2025-01-01T00:00:00Z\n";
         match text.find(date_line) {
             Some(at) => {

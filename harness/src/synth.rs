@@ -9,8 +9,7 @@
 use std::path::Path;
 
 use retort_build::migration;
-use retort_build::template::Draft;
-use retort_build::{Lock, MigrationSet, RevisionId, SourceFile, TableAffected, Waiver, WaiverKind};
+use retort_build::{Lock, Migration, MigrationSet, RevisionId, SourceFile, Waiver, WaiverKind};
 
 /// A tiny deterministic generator (xorshift64*); quality is irrelevant here, repeatability is not.
 #[derive(Debug, Clone)]
@@ -104,9 +103,9 @@ pub fn shaped(n: usize, seed: u64, shape: Shape) -> Vec<(String, String)> {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut tables: Vec<Table> = Vec::new();
     let mut files = Vec::new();
-    let mut heads: Vec<String> = Vec::new();
+    let mut heads: Vec<RevisionId> = Vec::new();
     let mut counter = 0usize;
-    let rev = |i: usize| format!("{:012x}", 0x5e00_0000_0000u64 + i as u64);
+    let rev = |i: usize| RevisionId::from_number(0x5e00_0000_0000u64 + i as u64);
     let wrong = |mut g: Generated, i: usize| {
         if shape.wrong_down_every > 0 && i % shape.wrong_down_every == 0 {
             g.down.push_str(&format!("\nCREATE TABLE leftover_{i} (x);"));
@@ -130,7 +129,7 @@ pub fn shaped(n: usize, seed: u64, shape: Shape) -> Vec<(String, String)> {
                         branch_change(&mut own, &mut rng, counter)
                     };
                     let r = rev(files.len());
-                    files.push(render(&r, &parents, &wrong(g, counter), counter));
+                    files.push(render(r, &parents, &wrong(g, counter), counter));
                     parents = vec![r];
                 }
                 tables.extend(own);
@@ -138,14 +137,14 @@ pub fn shaped(n: usize, seed: u64, shape: Shape) -> Vec<(String, String)> {
             }
             counter += 1;
             let r = rev(files.len());
-            files.push(render_merge(&r, &branch_heads, counter));
+            files.push(render_merge(r, &branch_heads, counter));
             heads = vec![r];
             continue;
         }
         counter += 1;
         let g = next_change(&mut tables, &mut rng, counter);
         let r = rev(files.len());
-        files.push(render(&r, &heads, &wrong(g, counter), counter));
+        files.push(render(r, &heads, &wrong(g, counter), counter));
         heads = vec![r];
     }
     files
@@ -320,29 +319,24 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
 }
 
 /// The header of generated migration `i` (a minute apart each).
-fn draft(rev: &str, parents: &[String], message: &str, i: usize) -> Draft {
-    let id = |r: &str| RevisionId::parse(r).unwrap_or_else(|| unreachable!("generated revisions are 12 hex digits"));
-    Draft {
-        revision: id(rev),
-        message: message.to_string(),
-        parents: parents.iter().map(|p| id(p)).collect(),
-        depends_on: Vec::new(),
-        branch_labels: Vec::new(),
-        create_date: retort_build::timestamp::rfc3339(1_700_000_000 + i as u64 * 60),
-    }
+fn header(rev: RevisionId, parents: &[RevisionId], message: &str, i: usize) -> Migration {
+    let date = retort_build::timestamp::rfc3339(1_700_000_000 + i as u64 * 60);
+    Migration::new(rev, message, parents.to_vec(), &date)
 }
 
-fn render(rev: &str, parents: &[String], g: &Generated, i: usize) -> (String, String) {
-    let draft = draft(rev, parents, &g.message, i);
-    let tables = vec![TableAffected { table: g.table.clone(), change: g.change.clone(), line: 0 }];
-    let mut m = draft.migration(tables, &g.up, Some(&g.down));
+/// A migration's file name and text.
+fn file(m: &Migration) -> (String, String) {
+    (m.file.display().to_string(), migration::render(m))
+}
+
+fn render(rev: RevisionId, parents: &[RevisionId], g: &Generated, i: usize) -> (String, String) {
+    let mut m = header(rev, parents, &g.message, i).affecting(&g.table, &g.change).with_sql(&g.up, Some(&g.down));
     m.waivers = g.allow.iter().map(|&(kind, reason)| Waiver { kind, reason: reason.to_string() }).collect();
-    (draft.file_name(), migration::render(&m))
+    file(&m)
 }
 
-fn render_merge(rev: &str, parents: &[String], i: usize) -> (String, String) {
-    let draft = draft(rev, parents, "Merge branches", i);
-    (draft.file_name(), migration::render(&draft.migration(Vec::new(), "", Some(""))))
+fn render_merge(rev: RevisionId, parents: &[RevisionId], i: usize) -> (String, String) {
+    file(&header(rev, parents, "Merge branches", i))
 }
 
 /// Writes a chain of `n` migrations and its lock into `dir` (created if needed).

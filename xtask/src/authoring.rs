@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use retort_build::template::{self, Draft};
-use retort_build::{MigrationSet, RevisionId, sha256_text};
+use retort_build::template;
+use retort_build::{Migration, MigrationSet, RevisionId, sha256_text};
 
 use crate::Context;
 use crate::flags::{MergeFlags, RevisionFlags};
@@ -30,8 +30,8 @@ fn fresh_revision(set: &MigrationSet) -> RevisionId {
         .expect("an unused revision exists")
 }
 
-fn write_new(cx: &Context, draft: &Draft, text: &str) -> anyhow::Result<PathBuf> {
-    let path = cx.dir.join(draft.file_name());
+fn write_new(cx: &Context, header: &Migration, text: &str) -> anyhow::Result<PathBuf> {
+    let path = cx.dir.join(&header.file);
     retort_build::migration::parse(&cx.show(&path), text.as_bytes())
         .map_err(|problems| Failure(problems.iter().map(|p| p.one_line()).collect::<Vec<_>>().join("; ")))?;
     let mut file = std::fs::OpenOptions::new()
@@ -79,15 +79,15 @@ pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
             anyhow::bail!("branch label `{label}` is already in use");
         }
     }
-    let draft = Draft {
-        revision: fresh_revision(&set),
-        message: message.to_string(),
-        parents: parent.into_iter().collect(),
-        depends_on: depends,
-        branch_labels: flags.branch_label.clone(),
-        create_date: retort_build::timestamp::now_rfc3339(),
-    };
-    let path = write_new(cx, &draft, &template::revision(&draft))?;
+    let mut header = Migration::new(
+        fresh_revision(&set),
+        message,
+        parent.into_iter().collect(),
+        &retort_build::timestamp::now_rfc3339(),
+    );
+    header.depends_on = depends;
+    header.branch_labels.clone_from(&flags.branch_label);
+    let path = write_new(cx, &header, &template::revision(&header))?;
     output::status(
         "Created",
         format!("{} (revises {})", cx.show(&path).display(), parent.map_or("<base>".to_string(), |p| p.to_string())),
@@ -119,15 +119,9 @@ pub fn merge(cx: &Context, flags: &MergeFlags) -> anyhow::Result<()> {
             anyhow::bail!("{p} is an ancestor of another revision given; merge heads only");
         }
     }
-    let draft = Draft {
-        revision: fresh_revision(&set),
-        message: message.to_string(),
-        parents: parents.clone(),
-        depends_on: Vec::new(),
-        branch_labels: Vec::new(),
-        create_date: retort_build::timestamp::now_rfc3339(),
-    };
-    let path = write_new(cx, &draft, &template::merge(&draft))?;
+    let header =
+        Migration::new(fresh_revision(&set), message, parents.clone(), &retort_build::timestamp::now_rfc3339());
+    let path = write_new(cx, &header, &template::merge(&header))?;
     output::status("Created", format!("{} (merges {})", cx.show(&path).display(), join(&parents)));
     println!("{}", path.display());
     Ok(())

@@ -10,8 +10,7 @@ use anyhow::Context as _;
 use retort::harness::Threads;
 use retort::synth::Shape;
 use retort::{Migrator, Target};
-use retort_build::template::Draft;
-use retort_build::{MigrationSet, RevisionId, TableAffected, Waiver, WaiverKind};
+use retort_build::{Migration, MigrationSet, RevisionId, Waiver, WaiverKind};
 use rusqlite::Connection;
 
 use crate::flags::{BenchFlags, DEFAULT_WALKS};
@@ -190,18 +189,12 @@ fn long_section(dir: &Path, statements: usize, runs: usize) -> anyhow::Result<Ro
     for i in 0..statements {
         up.push_str(&format!("INSERT INTO big (id, label) VALUES ({i}, 'row {i}');\n"));
     }
-    let draft = Draft {
-        revision: RevisionId::parse("0123456789ab").context("the benchmark's revision")?,
-        message: "Long section".into(),
-        parents: Vec::new(),
-        depends_on: Vec::new(),
-        branch_labels: Vec::new(),
-        create_date: "2025-01-01T00:00:00Z".into(),
-    };
-    let table = TableAffected { table: "big".into(), change: "created and filled".into(), line: 0 };
-    let mut m = draft.migration(vec![table], up.trim_end(), Some("DROP TABLE big;"));
+    let revision = RevisionId::parse("0123456789ab").context("the benchmark's revision")?;
+    let mut m = Migration::new(revision, "Long section", Vec::new(), "2025-01-01T00:00:00Z")
+        .affecting("big", "created and filled")
+        .with_sql(up.trim_end(), Some("DROP TABLE big;"));
     m.waivers.push(Waiver { kind: WaiverKind::DataChange, reason: "benchmark rows".into() });
-    std::fs::write(migrations.join(draft.file_name()), retort_build::migration::render(&m))?;
+    std::fs::write(migrations.join(&m.file), retort_build::migration::render(&m))?;
     let set = retort_build::load(&migrations, dir, retort_build::LockPolicy::Lenient)
         .into_set()
         .map_err(|p| anyhow::anyhow!("{p}"))?;
