@@ -147,9 +147,10 @@ impl Migrator {
         // The schema the recorded revisions build, replayed on an in-memory database: those whose
         // ancestors are all recorded (the others cannot run; their objects show as extra).
         let graph = self.set().graph();
-        let mut path: Vec<RevisionId> = Vec::new();
+        let (mut path, mut built) = (Vec::new(), BTreeSet::new());
         for rev in graph.sorted(recorded.iter().copied()) {
-            if graph.parents(&rev).iter().chain(graph.depends_on(&rev)).all(|p| path.contains(p)) {
+            if graph.parents(&rev).iter().chain(graph.depends_on(&rev)).all(|p| built.contains(p)) {
+                built.insert(rev);
                 path.push(rev);
             }
         }
