@@ -309,37 +309,33 @@ pub fn render(m: &Migration) -> String {
 /// `IMPORTANT:`), written as comments.
 pub fn render_with_note(m: &Migration, note: &[&str]) -> String {
     let join = |revs: &[RevisionId]| revs.iter().map(RevisionId::to_string).collect::<Vec<_>>().join(", ");
-    let mut text = format!("-- {}\n--\n", m.message);
-    text.push_str(&format!("-- Revision ID: {}\n", m.revision));
-    text.push_str(&format!("-- Revises: {}\n", join(&m.parents)).replace(": \n", ":\n"));
-    text.push_str(&format!("-- Create Date: {}\n", m.create_date));
+    let mut header: Vec<String> = vec![m.message.clone(), String::new()];
+    header.push(format!("Revision ID: {}", m.revision));
+    header.push(format!("Revises: {}", join(&m.parents)));
+    header.push(format!("Create Date: {}", m.create_date));
     if !m.depends_on.is_empty() {
-        text.push_str(&format!("-- Depends On: {}\n", join(&m.depends_on)));
+        header.push(format!("Depends On: {}", join(&m.depends_on)));
     }
     if !m.branch_labels.is_empty() {
-        text.push_str(&format!("-- Branch Labels: {}\n", m.branch_labels.join(", ")));
+        header.push(format!("Branch Labels: {}", m.branch_labels.join(", ")));
     }
     if m.transaction == TransactionMode::None {
-        text.push_str("-- Transaction: none\n");
+        header.push("Transaction: none".into());
     }
     if let Some(reason) = &m.irreversible {
-        text.push_str(&format!("-- Irreversible: {reason}\n"));
+        header.push(format!("Irreversible: {reason}"));
     }
-    for waiver in &m.waivers {
-        text.push_str(&format!("-- Allow: {}: {}\n", waiver.kind.as_str(), waiver.reason));
-    }
+    header.extend(m.waivers.iter().map(|w| format!("Allow: {}: {}", w.kind.as_str(), w.reason)));
     if !m.is_merge() || !m.tables_affected.is_empty() {
-        text.push_str("--\n-- Tables affected:\n");
-        for t in &m.tables_affected {
-            text.push_str(&format!("-- - {}: {}\n", t.table, t.change).replace(": \n", ":\n"));
-        }
+        header.extend([String::new(), "Tables affected:".into()]);
+        header.extend(m.tables_affected.iter().map(|t| format!("- {}: {}", t.table, t.change)));
     }
     if !note.is_empty() {
-        text.push_str("--\n");
-        for line in note {
-            text.push_str(&format!("-- {line}\n").replace("-- \n", "--\n"));
-        }
+        header.push(String::new());
+        header.extend(note.iter().map(|line| (*line).to_string()));
     }
+    // Each header line as a comment, without trailing whitespace (an empty value leaves none).
+    let mut text: String = header.iter().map(|line| format!("{}\n", format!("-- {line}").trim_end())).collect();
     let mut section = |marker: &str, sql: &str| {
         text.push_str(&format!("\n-- migrate:{marker}\n"));
         if !sql.is_empty() {
