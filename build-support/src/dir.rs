@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::key::Key;
 use crate::lock::{LOCK_FILE, Lock, LockPolicy, LockStatus, has_conflict_markers};
 use crate::populate::{PopulateScript, parse_script};
 use crate::problem::{Problem, ProblemKind, Problems};
@@ -73,7 +74,7 @@ pub fn load(dir: &Path, root: &Path, policy: LockPolicy) -> Loaded {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            let kind = ProblemKind::Lint(format!("cannot read the migrations directory: {e}"));
+            let kind = ProblemKind::Io { what: "migrations directory", reason: e.to_string() };
             let problem = Problem::error(&show(dir), 0, kind).with_help("create it, or pass `--migrations DIR`");
             loaded.problems.push(problem);
             return loaded;
@@ -125,7 +126,7 @@ pub fn load(dir: &Path, root: &Path, policy: LockPolicy) -> Loaded {
         loaded.populate.retain(|script| {
             let known = set.get(&script.requires).is_some();
             if !known {
-                let kind = ProblemKind::UnknownRevision { key: "Requires", revision: script.requires };
+                let kind = ProblemKind::UnknownRevision { key: Key::Requires, revision: script.requires };
                 loaded.problems.push(Problem::error(&script.file, script.requires_line, kind));
             }
             known
@@ -186,7 +187,7 @@ fn is_dropping(name: &str) -> bool {
 }
 
 fn read_error(display: &Path, e: &std::io::Error) -> Problem {
-    Problem::error(display, 0, ProblemKind::Lint(format!("cannot read the file: {e}")))
+    Problem::error(display, 0, ProblemKind::Io { what: "file", reason: e.to_string() })
 }
 
 fn populate_scripts(dir: &Path) -> Vec<PathBuf> {

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::key::Key;
 use crate::problem::{Problem, ProblemKind};
 use crate::{Migration, RevisionId};
 
@@ -68,14 +69,14 @@ impl Graph {
         for m in migrations {
             if let Some(other) = files.get(&m.revision) {
                 let kind = ProblemKind::DuplicateRevision { revision: m.revision, other: other.file.clone() };
-                problems.push(Problem::error(&m.file, m.line_of_key("Revision ID"), kind));
+                problems.push(Problem::error(&m.file, m.line_of_key(Key::RevisionId), kind));
                 continue;
             }
             files.insert(m.revision, m);
             for label in &m.branch_labels {
                 if let Some(other) = labels.insert(label, m.revision) {
                     let kind = ProblemKind::DuplicateLabel { label: label.clone(), other };
-                    problems.push(Problem::error(&m.file, m.line_of_key("Branch Labels"), kind));
+                    problems.push(Problem::error(&m.file, m.line_of_key(Key::BranchLabels), kind));
                 }
             }
             let node = Node {
@@ -88,7 +89,7 @@ impl Graph {
         }
         let known: BTreeSet<RevisionId> = nodes.keys().copied().collect();
         for m in files.values() {
-            for (key, list) in [("Revises", &m.parents), ("Depends On", &m.depends_on)] {
+            for (key, list) in [(Key::Revises, &m.parents), (Key::DependsOn, &m.depends_on)] {
                 for target in list.iter().filter(|t| !known.contains(t)) {
                     let kind = ProblemKind::UnknownRevision { key, revision: *target };
                     problems.push(Problem::error(&m.file, m.line_of_key(key), kind));
@@ -118,7 +119,7 @@ impl Graph {
             }
             Err(cycle) => {
                 let m = files[&cycle[0]];
-                Err(vec![Problem::error(&m.file, m.line_of_key("Revises"), ProblemKind::Cycle { cycle })])
+                Err(vec![Problem::error(&m.file, m.line_of_key(Key::Revises), ProblemKind::Cycle { cycle })])
             }
         }
     }

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::MigrationSet;
+use crate::key::Key;
 use crate::migration::{Migration, WaiverKind};
 use crate::problem::{Problem, ProblemKind};
 use crate::sql::{LineIndex, Statement, Token, TokenKind, split_statements};
@@ -280,7 +281,7 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
     // A table created and then renamed away or dropped within `up` is a rebuild's scaffolding.
     let scaffolding: BTreeSet<String> = created.intersection(&gone).cloned().collect();
     let listed: BTreeSet<String> = m.tables_affected.iter().map(|e| e.table.to_lowercase()).collect();
-    let tables_line = m.line_of_key("Tables affected");
+    let tables_line = m.line_of_key(Key::TablesAffected);
     for table in touched.iter().filter(|t| !scaffolding.contains(*t) && !listed.contains(*t)) {
         out.push(finding(
             tables_line,

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::RevisionId;
+use crate::key::Key;
 use crate::problem::{Problem, ProblemKind};
 use crate::text::{normalize_file, normalize_section};
 
@@ -117,7 +118,7 @@ pub struct Migration {
     /// The `-- migrate:down` section; `None` exactly when irreversible.
     pub down: Option<Section>,
     /// 1-based line of each header key, for diagnostics.
-    pub key_lines: Vec<(&'static str, usize)>,
+    pub key_lines: Vec<(Key, usize)>,
 }
 
 impl Migration {
@@ -163,7 +164,7 @@ impl Migration {
     }
 
     /// The line of header key `key`, or 1 when absent.
-    pub fn line_of_key(&self, key: &str) -> usize {
+    pub fn line_of_key(&self, key: Key) -> usize {
         self.key_lines.iter().find(|(k, _)| *k == key).map_or(1, |&(_, line)| line)
     }
 
@@ -178,19 +179,6 @@ impl Migration {
         name.split_once('_').map_or(String::new(), |(_, slug)| slug.to_string())
     }
 }
-
-/// Header keys, in the order the template writes them.
-pub const KEYS: [&str; 9] = [
-    "Revision ID",
-    "Revises",
-    "Create Date",
-    "Depends On",
-    "Branch Labels",
-    "Tables affected",
-    "Transaction",
-    "Irreversible",
-    "Allow",
-];
 
 /// The file-name slug of a message: lowercase ASCII words joined by `_`, at most 60
 /// characters; `migration` when the message has no letters or digits.
@@ -237,14 +225,14 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
     let (up, down) = parser.sections(&lines, header_end);
     let mut problems = parser.problems;
     let Some(header) = header else { return Err(problems) };
-    for key in ["Revision ID", "Revises", "Create Date"] {
+    for key in [Key::RevisionId, Key::Revises, Key::CreateDate] {
         if !header.has(key) {
             problems.push(err(1, ProblemKind::MissingKey(key)));
         }
     }
     let is_merge = header.parents.len() >= 2;
-    if !is_merge && !header.has("Tables affected") {
-        problems.push(err(1, ProblemKind::MissingKey("Tables affected")));
+    if !is_merge && !header.has(Key::TablesAffected) {
+        problems.push(err(1, ProblemKind::MissingKey(Key::TablesAffected)));
     }
     let up = match up {
         None => {
@@ -310,24 +298,24 @@ pub fn render(m: &Migration) -> String {
 pub fn render_with_note(m: &Migration, note: &[&str]) -> String {
     let join = |revs: &[RevisionId]| revs.iter().map(RevisionId::to_string).collect::<Vec<_>>().join(", ");
     let mut header: Vec<String> = vec![m.message.clone(), String::new()];
-    header.push(format!("Revision ID: {}", m.revision));
-    header.push(format!("Revises: {}", join(&m.parents)));
-    header.push(format!("Create Date: {}", m.create_date));
+    header.push(format!("{}: {}", Key::RevisionId, m.revision));
+    header.push(format!("{}: {}", Key::Revises, join(&m.parents)));
+    header.push(format!("{}: {}", Key::CreateDate, m.create_date));
     if !m.depends_on.is_empty() {
-        header.push(format!("Depends On: {}", join(&m.depends_on)));
+        header.push(format!("{}: {}", Key::DependsOn, join(&m.depends_on)));
     }
     if !m.branch_labels.is_empty() {
-        header.push(format!("Branch Labels: {}", m.branch_labels.join(", ")));
+        header.push(format!("{}: {}", Key::BranchLabels, m.branch_labels.join(", ")));
     }
     if m.transaction == TransactionMode::None {
-        header.push("Transaction: none".into());
+        header.push(format!("{}: none", Key::Transaction));
     }
     if let Some(reason) = &m.irreversible {
-        header.push(format!("Irreversible: {reason}"));
+        header.push(format!("{}: {reason}", Key::Irreversible));
     }
-    header.extend(m.waivers.iter().map(|w| format!("Allow: {}: {}", w.kind.as_str(), w.reason)));
+    header.extend(m.waivers.iter().map(|w| format!("{}: {}: {}", Key::Allow, w.kind.as_str(), w.reason)));
     if !m.is_merge() || !m.tables_affected.is_empty() {
-        header.extend([String::new(), "Tables affected:".into()]);
+        header.extend([String::new(), format!("{}:", Key::TablesAffected)]);
         header.extend(m.tables_affected.iter().map(|t| format!("- {}: {}", t.table, t.change)));
     }
     if !note.is_empty() {
@@ -405,11 +393,11 @@ struct Header {
     transaction: Option<TransactionMode>,
     irreversible: Option<String>,
     waivers: Vec<Waiver>,
-    key_lines: Vec<(&'static str, usize)>,
+    key_lines: Vec<(Key, usize)>,
 }
 
 impl Header {
-    fn has(&self, key: &str) -> bool {
+    fn has(&self, key: Key) -> bool {
         self.key_lines.iter().any(|(k, _)| *k == key)
     }
 }
@@ -418,7 +406,7 @@ struct Parser<'a> {
     display: &'a Path,
     problems: Vec<Problem>,
     file_revision: RevisionId,
-    seen: Vec<(&'static str, usize)>,
+    seen: Vec<(Key, usize)>,
 }
 
 impl Parser<'_> {
@@ -472,11 +460,11 @@ impl Parser<'_> {
                 continue;
             }
             let Some((key, value)) = key_like(trimmed) else { continue };
-            let Some(&known) = KEYS.iter().find(|k| **k == key) else {
+            let Some(known) = Key::migration(key) else {
                 self.error(line_no, ProblemKind::UnknownKey { key: key.to_string(), suggestion: suggest(key) });
                 continue;
             };
-            if known != "Allow" {
+            if known != Key::Allow {
                 if let Some(&(_, first_line)) = self.seen.iter().find(|(k, _)| *k == known) {
                     self.error(line_no, ProblemKind::DuplicateKey { key: known, first_line });
                     continue;
@@ -486,53 +474,55 @@ impl Parser<'_> {
             h.key_lines.push((known, line_no));
             let value = value.trim();
             match known {
-                "Revision ID" => {
+                Key::RevisionId => {
                     if RevisionId::parse(value) != Some(self.file_revision) {
                         let kind =
                             ProblemKind::RevisionMismatch { header: value.to_string(), file: self.file_revision };
                         self.error(line_no, kind);
                     }
                 }
-                "Revises" => h.parents = self.revisions(line_no, "Revises", value),
-                "Depends On" => h.depends_on = self.revisions(line_no, "Depends On", value),
-                "Branch Labels" => {
+                Key::Revises => h.parents = self.revisions(line_no, Key::Revises, value),
+                Key::DependsOn => h.depends_on = self.revisions(line_no, Key::DependsOn, value),
+                Key::BranchLabels => {
                     for label in value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
                         match label_problem(label) {
-                            Some(reason) => self.error(line_no, ProblemKind::BadValue { key: "Branch Labels", reason }),
+                            Some(reason) => {
+                                self.error(line_no, ProblemKind::BadValue { key: Key::BranchLabels, reason })
+                            }
                             None => h.branch_labels.push(label.to_string()),
                         }
                     }
                 }
-                "Create Date" => {
+                Key::CreateDate => {
                     if !crate::timestamp::is_rfc3339_utc(value) {
                         let reason = format!("`{value}` is not an RFC 3339 UTC time");
-                        self.error(line_no, ProblemKind::BadValue { key: "Create Date", reason });
+                        self.error(line_no, ProblemKind::BadValue { key: Key::CreateDate, reason });
                     }
                     h.create_date = value.to_string();
                 }
-                "Tables affected" => {
+                Key::TablesAffected => {
                     in_tables = true;
                     if !value.is_empty() {
                         let reason = "list the tables on the following lines as `- table: what`".to_string();
-                        self.error(line_no, ProblemKind::BadValue { key: "Tables affected", reason });
+                        self.error(line_no, ProblemKind::BadValue { key: Key::TablesAffected, reason });
                     }
                 }
-                "Transaction" => {
+                Key::Transaction => {
                     if value == "none" {
                         h.transaction = Some(TransactionMode::None);
                     } else {
                         let reason = format!("`{value}` is not `none`");
-                        self.error(line_no, ProblemKind::BadValue { key: "Transaction", reason });
+                        self.error(line_no, ProblemKind::BadValue { key: Key::Transaction, reason });
                     }
                 }
-                "Irreversible" => {
+                Key::Irreversible => {
                     if value.is_empty() {
                         let reason = "the reason is missing".to_string();
-                        self.error(line_no, ProblemKind::BadValue { key: "Irreversible", reason });
+                        self.error(line_no, ProblemKind::BadValue { key: Key::Irreversible, reason });
                     }
                     h.irreversible = Some(value.to_string());
                 }
-                "Allow" => {
+                Key::Allow => {
                     let parsed = value.split_once(':').and_then(|(kind, reason)| {
                         let kind = [WaiverKind::DataChange, WaiverKind::Destructive, WaiverKind::Pragma]
                             .into_iter()
@@ -545,17 +535,18 @@ impl Parser<'_> {
                             let reason = format!(
                                 "`{value}` is not `data-change: <reason>`, `destructive: <reason>` or `pragma: <reason>`"
                             );
-                            self.error(line_no, ProblemKind::BadValue { key: "Allow", reason });
+                            self.error(line_no, ProblemKind::BadValue { key: Key::Allow, reason });
                         }
                     }
                 }
-                _ => unreachable!("every key in KEYS is matched"),
+                // `Key::migration` never gives `Requires`, a populate-script key.
+                Key::Requires => {}
             }
         }
         Some(h)
     }
 
-    fn revisions(&mut self, line: usize, key: &'static str, value: &str) -> Vec<RevisionId> {
+    fn revisions(&mut self, line: usize, key: Key, value: &str) -> Vec<RevisionId> {
         let mut out: Vec<RevisionId> = Vec::new();
         for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match RevisionId::parse(item) {
@@ -624,19 +615,20 @@ pub(crate) fn key_like(line: &str) -> Option<(&str, &str)> {
 /// The known key a line spells almost right: the key up to case, with spaces around or before the
 /// colon, or without the space after it (`-- Depends On:9e1b…`, `-- depends on: …`,
 /// `-- Depends On : …`). `None` for a line written exactly right, or one that is no key at all.
-fn near_key(line: &str) -> Option<&'static str> {
+fn near_key(line: &str) -> Option<Key> {
     let (key, value) = line.split_once(':')?;
     let words: Vec<&str> = key.split_whitespace().collect();
-    let known = KEYS.iter().find(|k| k.eq_ignore_ascii_case(&words.join(" ")))?;
-    let exact = key == *known && (value.is_empty() || value.starts_with(' '));
-    (!exact).then_some(*known)
+    let known = Key::MIGRATION.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(&words.join(" ")))?;
+    let exact = key == known.as_str() && (value.is_empty() || value.starts_with(' '));
+    (!exact).then_some(known)
 }
 
-fn suggest(key: &str) -> Option<&'static str> {
+fn suggest(key: &str) -> Option<Key> {
     let lower = key.to_ascii_lowercase();
-    KEYS.iter()
-        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
-        .filter(|&(d, k)| d <= 3.max(k.len() / 3))
+    Key::MIGRATION
+        .into_iter()
+        .map(|k| (edit_distance(&lower, &k.as_str().to_ascii_lowercase()), k))
+        .filter(|&(d, k)| d <= 3.max(k.as_str().len() / 3))
         .min()
         .map(|(_, k)| k)
 }

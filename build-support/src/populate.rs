@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use crate::key::Key;
 use crate::migration::key_like;
 use crate::problem::{Problem, ProblemKind};
 use crate::text::{normalize_file, normalize_section};
@@ -29,7 +30,8 @@ pub struct PopulateScript {
 
 /// Parses a populate script.
 pub fn parse_script(display: &Path, bytes: &[u8]) -> Result<PopulateScript, Vec<Problem>> {
-    let err = |line, reason: String| Problem::error(display, line, ProblemKind::BadValue { key: "Requires", reason });
+    let err =
+        |line, reason: String| Problem::error(display, line, ProblemKind::BadValue { key: Key::Requires, reason });
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Err(vec![Problem::error(display, 1, ProblemKind::NotUtf8)]);
     };
@@ -47,18 +49,23 @@ pub fn parse_script(display: &Path, bytes: &[u8]) -> Result<PopulateScript, Vec<
             continue;
         }
         let near_requires = content.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("requires") && (k != "Requires" || !(v.is_empty() || v.starts_with(' ')))
+            k.trim().eq_ignore_ascii_case(Key::Requires.as_str())
+                && (k != Key::Requires.as_str() || !(v.is_empty() || v.starts_with(' ')))
         });
         if near_requires {
-            let kind = ProblemKind::MalformedKey { written: content.to_string(), key: "Requires" };
+            let kind = ProblemKind::MalformedKey { written: content.to_string(), key: Key::Requires };
             problems.push(Problem::error(display, i + 1, kind));
             continue;
         }
         match key_like(content) {
-            Some(("Requires", _)) if requires.is_some() => problems.push(err(i + 1, "`Requires` appears twice".into())),
-            Some(("Requires", value)) => match RevisionId::parse(value.trim()) {
-                Some(rev) => requires = Some((rev, i + 1)),
-                None => {
+            Some((key, value)) if key == Key::Requires.as_str() => match (requires, RevisionId::parse(value.trim())) {
+                (Some((_, first_line)), _) => problems.push(Problem::error(
+                    display,
+                    i + 1,
+                    ProblemKind::DuplicateKey { key: Key::Requires, first_line },
+                )),
+                (None, Some(rev)) => requires = Some((rev, i + 1)),
+                (None, None) => {
                     problems.push(err(i + 1, format!("`{}` is not a 12-digit lowercase hex revision", value.trim())))
                 }
             },
@@ -81,7 +88,7 @@ pub fn parse_script(display: &Path, bytes: &[u8]) -> Result<PopulateScript, Vec<
             requires_line,
             sql: Section { sql, line: header_end + 1 + skipped },
         }),
-        None if problems.is_empty() => Err(vec![Problem::error(display, 1, ProblemKind::MissingKey("Requires"))
+        None if problems.is_empty() => Err(vec![Problem::error(display, 1, ProblemKind::MissingKey(Key::Requires))
             .with_help("start the script with a `--` header holding `-- Requires: <revision>`, the revision whose schema it needs")]),
         _ => Err(problems),
     }
@@ -109,7 +116,10 @@ mod tests {
         check("-- Seed\n-- Requires: 6a7b8c9d0e1f\n\nINSERT INTO t VALUES (1);\n", Ok(("6a7b8c9d0e1f", 4)));
         check("-- Seed\n\nINSERT INTO t VALUES (1);\n", Err("missing header key `Requires`"));
         check("-- Requires: 6A7B\nSELECT 1;\n", Err("`6A7B` is not a 12-digit lowercase hex revision"));
-        check("-- Requires: 6a7b8c9d0e1f\n-- Requires: 6a7b8c9d0e1f\n", Err("`Requires` appears twice"));
+        check(
+            "-- Requires: 6a7b8c9d0e1f\n-- Requires: 6a7b8c9d0e1f\n",
+            Err("duplicate header key `Requires` (first on line 1)"),
+        );
         check("-- Seed\n-- Requires:6a7b8c9d0e1f\nSELECT 1;\n", Err("looks like the key `Requires`"));
         check("-- Seed\n-- requires: 6a7b8c9d0e1f\nSELECT 1;\n", Err("looks like the key `Requires`"));
         check(

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::RevisionId;
+use crate::key::Key;
 
 /// Where a problem is: a workspace-relative file and a 1-based line (0 when the whole file).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,12 +64,12 @@ pub enum ProblemKind {
     MissingMessage,
     /// A required header key is absent.
     #[error("missing header key `{0}`")]
-    MissingKey(&'static str),
+    MissingKey(Key),
     /// A key appears twice.
     #[error("duplicate header key `{key}` (first on line {first_line})")]
     DuplicateKey {
         /// The key.
-        key: &'static str,
+        key: Key,
         /// Where it first appeared.
         first_line: usize,
     },
@@ -78,7 +79,7 @@ pub enum ProblemKind {
         /// The key as written.
         key: String,
         /// The closest known key, if any is close.
-        suggestion: Option<&'static str>,
+        suggestion: Option<Key>,
     },
     /// A line that spells a known key almost right (case, spaces around the colon).
     #[error("header line `{written}` looks like the key `{key}` but is not written as one")]
@@ -86,7 +87,7 @@ pub enum ProblemKind {
         /// The line as written.
         written: String,
         /// The key it was meant to be.
-        key: &'static str,
+        key: Key,
     },
     /// A statement that opens, ends or nests a transaction, in a migration that runs in one.
     #[error("`{verb}` in a migration that runs in a transaction")]
@@ -101,7 +102,7 @@ pub enum ProblemKind {
     #[error("bad value for `{key}`: {reason}")]
     BadValue {
         /// The key.
-        key: &'static str,
+        key: Key,
         /// What is wrong with the value.
         reason: String,
     },
@@ -145,8 +146,8 @@ pub enum ProblemKind {
     /// A `Revises` or `Depends On` entry names no known revision.
     #[error("`{key}` names unknown revision {revision}")]
     UnknownRevision {
-        /// `Revises` or `Depends On`.
-        key: &'static str,
+        /// `Revises`, `Depends On` or (populate scripts) `Requires`.
+        key: Key,
         /// The unknown revision.
         revision: RevisionId,
     },
@@ -197,6 +198,14 @@ pub enum ProblemKind {
     /// The lock file is absent while migrations exist.
     #[error("no lock file")]
     NoLock,
+    /// A file or directory that cannot be read.
+    #[error("cannot read the {what}: {reason}")]
+    Io {
+        /// `file` or `migrations directory`.
+        what: &'static str,
+        /// The operating system's reason.
+        reason: String,
+    },
     /// A finding of the static lint.
     #[error("{0}")]
     Lint(String),
@@ -218,14 +227,7 @@ impl ProblemKind {
             TransactionControl { .. } => "Retort commits each migration together with its history row, so a migration must not end or nest that transaction: remove the statement, or add `-- Transaction: none` to the header if the migration must manage its own transactions".into(),
             LockConflict => "run `cargo xtask lock`: it keeps the entries of both sides, each checked against its file, and refuses any that drifted".into(),
             UnknownKey { suggestion: None, .. } => "known keys: Revision ID, Revises, Create Date, Depends On, Branch Labels, Tables affected, Transaction, Irreversible, Allow; free text must not look like `Key: value`".into(),
-            BadValue { key, .. } => match *key {
-                "Create Date" => "write an RFC 3339 UTC time such as `2025-10-21T10:30:00Z`".into(),
-                "Transaction" => "the only value is `none`; remove the key for one transaction per migration".into(),
-                "Allow" => "write `Allow: data-change: <reason>`, `Allow: destructive: <reason>` or `Allow: pragma: <reason>`".into(),
-                "Branch Labels" => "a label is a name such as `billing`: not `head`, `heads` or `base`, not `+N`/`-N`, not 4 or more hex digits alone, without `@`, `:` or spaces".into(),
-                "Irreversible" => "give the reason the migration cannot be undone".into(),
-                _ => "revisions are 12 lowercase hex digits, separated by commas".into(),
-            },
+            BadValue { key, .. } => key.value_help().into(),
             RevisionMismatch { file, .. } => format!("set `Revision ID: {file}` or rename the file"),
             MissingUp | EmptyUp => "add `-- migrate:up` followed by the migration's SQL".into(),
             MissingDown => "add `-- migrate:down` with SQL that undoes `up`, or `-- Irreversible: <reason>` to the header".into(),
@@ -243,6 +245,7 @@ impl ProblemKind {
             MissingLocked { revision, .. } => format!(
                 "restore the file from version control; if {revision} was never released, drop it from the lock with `cargo xtask lock --relock {revision}`"
             ),
+            Io { .. } => "check that the path exists and is readable".into(),
             Lint(_) => return None,
         })
     }
