@@ -10,7 +10,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::{Migration, RevisionId};
+use crate::migration::Migration;
+use crate::revision::RevisionId;
 
 /// `sha256:` + lowercase hex over the canonical encoding of what can reach a database.
 pub fn checksum(migration: &Migration) -> String {

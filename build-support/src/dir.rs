@@ -9,7 +9,7 @@ use crate::key::Key;
 use crate::lock::{LOCK_FILE, Lock, LockPolicy, LockStatus, has_conflict_markers};
 use crate::populate::{PopulateScript, parse_script};
 use crate::problem::{Problem, ProblemKind, Problems};
-use crate::{MigrationSet, SourceFile};
+use crate::set::{MigrationSet, SourceFile};
 
 /// The name of the populate-scripts folder inside the migrations directory.
 pub const POPULATE_DIR: &str = "populate";

@@ -8,9 +8,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::MigrationSet;
 use crate::dir::{Loaded, load};
 use crate::problem::Problem;
+use crate::set::MigrationSet;
 
 /// The generated file's name inside `OUT_DIR`.
 pub const GENERATED_FILE: &str = "retort_migrations.rs";
@@ -52,7 +52,7 @@ impl Embed {
     pub fn check(&self, manifest_dir: &Path, root: &Path) -> Result<Embedded, EmbedFailure> {
         let dir = manifest_dir.join(&self.dir);
         let dir = dir.canonicalize().unwrap_or(dir);
-        let loaded: Loaded = load(&dir, root, crate::LockPolicy::Lenient);
+        let loaded: Loaded = load(&dir, root, crate::lock::LockPolicy::Lenient);
         let inputs = loaded.inputs.clone();
         let failed = loaded.errors().next().is_some();
         match loaded.set {

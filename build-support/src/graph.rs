@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::key::Key;
+use crate::migration::Migration;
 use crate::problem::{Problem, ProblemKind};
-use crate::{Migration, RevisionId};
+use crate::revision::RevisionId;
 
 #[derive(Clone, Debug, Default)]
 struct Node {

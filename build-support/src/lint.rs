@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::MigrationSet;
 use crate::key::Key;
 use crate::migration::{Migration, WaiverKind};
 use crate::problem::{Problem, ProblemKind};
+use crate::set::MigrationSet;
 use crate::sql::{LineIndex, Statement, Token, TokenKind, split_statements};
 use crate::template::{PLACEHOLDER_CHANGE, PLACEHOLDER_TABLE};
 

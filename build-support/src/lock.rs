@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::checksum::sha256_text;
 use crate::problem::{Problem, ProblemKind};
-use crate::{MigrationSet, RevisionId};
+use crate::revision::RevisionId;
+use crate::set::MigrationSet;
 
 /// How `load` treats a migration the lock does not hold and a lock that no longer matches the
 /// files.

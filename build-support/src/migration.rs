@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use crate::RevisionId;
 use crate::key::Key;
 use crate::problem::{Problem, ProblemKind};
+use crate::revision::RevisionId;
 use crate::text::{normalize_file, normalize_section};
 
 /// Whether a migration runs inside a transaction.

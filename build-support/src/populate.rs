@@ -8,10 +8,11 @@
 use std::path::Path;
 
 use crate::key::Key;
+use crate::migration::Section;
 use crate::migration::key_like;
 use crate::problem::{Problem, ProblemKind};
+use crate::revision::RevisionId;
 use crate::text::{normalize_file, normalize_section};
-use crate::{RevisionId, Section};
 
 /// A parsed populate script.
 #[derive(Clone, Debug, PartialEq, Eq)]

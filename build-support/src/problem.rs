@@ -5,8 +5,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::RevisionId;
 use crate::key::Key;
+use crate::revision::RevisionId;
 
 /// Where a problem is: a workspace-relative file and a 1-based line (0 when the whole file).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -6,8 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::checksum;
+use crate::graph::Graph;
+use crate::migration::Migration;
 use crate::problem::{Problem, Problems};
-use crate::{Graph, Migration, RevisionId, checksum};
+use crate::revision::RevisionId;
 
 /// A migration file's shown path and raw bytes, before parsing.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,8 +6,10 @@
 
 use std::path::Path;
 
+use crate::migration::Migration;
 use crate::migration::render;
-use crate::{Migration, MigrationSet, RevisionId, SourceFile};
+use crate::revision::RevisionId;
+use crate::set::{MigrationSet, SourceFile};
 
 /// The 12-digit revision of a short hex tag: `rev("a")` is `a00000000000`.
 pub fn rev(tag: &str) -> String {

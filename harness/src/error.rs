@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use retort_build::RevisionId;
 
-use crate::Direction;
 use crate::foreign_keys::Mismatch;
+use crate::migrator::Direction;
 use crate::watch::Refusal;
 
 /// One row of `PRAGMA foreign_key_check`.

@@ -96,7 +96,7 @@ pub fn tables<'a>(conn: &Connection, tables: impl IntoIterator<Item = &'a String
     if out.is_empty() {
         return Ok(out);
     }
-    let names = format!("[{}]", out.keys().map(|n| crate::snapshot::json_string(n)).collect::<Vec<_>>().join(","));
+    let names = format!("[{}]", out.keys().map(|n| json_string(n)).collect::<Vec<_>>().join(","));
     // (type, lower-cased name, its table, sql) of every table and trigger in `names`, in
     // creation order.
     let rows: Vec<(String, String, String, String)> = conn
@@ -168,6 +168,22 @@ fn hash_value(value: ValueRef<'_>, h: &mut impl Hasher) {
             b.hash(h);
         }
     }
+}
+
+/// `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use rusqlite::types::ValueRef;
 use retort_build::populate::PopulateScript;
 
 use crate::error::{Error, Result};
-use crate::{Migrator, history};
+use crate::history;
+use crate::migrator::Migrator;
 
 /// Runs `script` in one transaction, after checking the history and that its required revision
 /// is applied, under the guard migration SQL runs under (no transaction control, no other

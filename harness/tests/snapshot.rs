@@ -30,6 +30,16 @@ fn equal_pairs() {
             "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (x REFERENCES p(id))",
         ),
         ("CREATE TABLE t (a UNIQUE)", "CREATE TABLE t (a, UNIQUE (a))"),
+        // SQL kept as written in the snapshot text is still compared without case, quotes,
+        // comments or spacing.
+        (
+            "CREATE TABLE t (a, b AS (a+1), c DEFAULT (lower('X')), CHECK (a<>'') )",
+            "CREATE TABLE t (A, B AS ( \"a\" + 1 /* one */ ), C DEFAULT ( LOWER ( 'X' ) ), check(A <> ''))",
+        ),
+        (
+            "CREATE TABLE t (a); CREATE INDEX i ON t (lower(a)) WHERE a>0",
+            "CREATE TABLE t (a); CREATE INDEX i ON t ( LOWER( A ) ) where A > 0",
+        ),
         // Created with a column added later, or all at once: the same schema.
         ("CREATE TABLE t (a); ALTER TABLE t ADD COLUMN b TEXT", "CREATE TABLE t (a, b TEXT)"),
         ("", "CREATE TABLE retort_history (revision TEXT PRIMARY KEY)"),
@@ -47,9 +57,10 @@ fn unequal_pairs_name_the_attribute() {
         ("CREATE TABLE t (a INTEGER)", "CREATE TABLE t (a TEXT)", "column 1 a type TEXT"),
         ("CREATE TABLE t (a)", "CREATE TABLE t (a NOT NULL)", "not null"),
         ("CREATE TABLE t (a DEFAULT 1)", "CREATE TABLE t (a DEFAULT 2)", "default 2"),
+        ("CREATE TABLE t (a DEFAULT 'x')", "CREATE TABLE t (a DEFAULT 'X')", "default 'X'"),
         ("CREATE TABLE t (a, b)", "CREATE TABLE t (a, b, PRIMARY KEY (a))", "primary key 1"),
         ("CREATE TABLE t (a TEXT)", "CREATE TABLE t (a TEXT COLLATE NOCASE)", "collate NOCASE"),
-        ("CREATE TABLE t (a, b AS (a + 1))", "CREATE TABLE t (a, b AS (a + 2))", "generated virtual (A + 2)"),
+        ("CREATE TABLE t (a, b AS (a + 1))", "CREATE TABLE t (a, b AS (a + 2))", "generated virtual (a + 2)"),
         ("CREATE TABLE t (a, b AS (a + 1))", "CREATE TABLE t (a, b AS (a + 1) STORED)", "generated stored"),
         ("CREATE TABLE t (a INTEGER)", "CREATE TABLE t (a INTEGER) STRICT", "strict"),
         ("CREATE TABLE t (a PRIMARY KEY)", "CREATE TABLE t (a PRIMARY KEY) WITHOUT ROWID", "without rowid"),
@@ -58,7 +69,7 @@ fn unequal_pairs_name_the_attribute() {
             "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)",
             "autoincrement",
         ),
-        ("CREATE TABLE t (a CHECK (a > 0))", "CREATE TABLE t (a CHECK (a > 1))", "check (A > 1)"),
+        ("CREATE TABLE t (a CHECK (a > 0))", "CREATE TABLE t (a CHECK (a > 1))", "check (a > 1)"),
         ("CREATE TABLE t (a); CREATE INDEX i ON t (a)", "CREATE TABLE t (a); CREATE UNIQUE INDEX i ON t (a)", "unique"),
         ("CREATE TABLE t (a, b); CREATE INDEX i ON t (a)", "CREATE TABLE t (a, b); CREATE INDEX i ON t (b)", "key 1 b"),
         (
@@ -74,12 +85,12 @@ fn unequal_pairs_name_the_attribute() {
         (
             "CREATE TABLE t (a); CREATE INDEX i ON t (a)",
             "CREATE TABLE t (a); CREATE INDEX i ON t (a) WHERE a > 0",
-            "where A > 0",
+            "where a > 0",
         ),
         (
             "CREATE TABLE t (a); CREATE INDEX i ON t (lower(a))",
             "CREATE TABLE t (a); CREATE INDEX i ON t (upper(a))",
-            "expressions UPPER ( A )",
+            "expressions upper(a)",
         ),
         ("CREATE TABLE t (a UNIQUE)", "CREATE TABLE t (a)", "(auto) t(a)"),
         (
@@ -111,7 +122,7 @@ fn unequal_pairs_name_the_attribute() {
         (
             "CREATE TABLE t (a); CREATE VIEW v AS SELECT a FROM t",
             "CREATE TABLE t (a); CREATE VIEW v AS SELECT a, a FROM t",
-            "sql CREATE VIEW V AS SELECT A , A FROM T",
+            "sql CREATE VIEW v AS SELECT a, a FROM t",
         ),
         (
             "CREATE TABLE t (a); CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT 1; END",

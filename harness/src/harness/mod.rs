@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use retort_build::populate::PopulateScript;
 use retort_build::{MigrationSet, RevisionId};
 
-use crate::Direction;
+use crate::migrator::Direction;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -162,11 +162,15 @@ fn record(outcome: &mut Outcome, on_event: &mut dyn FnMut(Event<'_>), result: Ch
 }
 
 /// Runs steps 2–7 over `set`, reporting through `on_event`.
-pub fn run(set: &MigrationSet, options: &Options, on_event: &mut dyn FnMut(Event<'_>)) -> crate::Result<Outcome> {
+pub fn run(
+    set: &MigrationSet,
+    options: &Options,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> crate::error::Result<Outcome> {
     let scratch = tempfile::Builder::new()
         .prefix("retort-migrate-test-")
         .tempdir()
-        .map_err(|source| crate::Error::Io { context: "cannot create a temporary directory".into(), source })?;
+        .map_err(|source| crate::error::Error::Io { context: "cannot create a temporary directory".into(), source })?;
     let mut outcome = Outcome::default();
     let windows = if options.walks > 0 { walk::windows(set) } else { Vec::new() };
     let caches_at: std::collections::BTreeSet<usize> = windows.iter().flat_map(|w| w.start..=w.end + 1).collect();

@@ -15,10 +15,11 @@ use retort_build::{HISTORY_TABLE, Migration, MigrationSet, RevisionId, Transacti
 use super::image::{self, Image};
 use super::{Event, Finding};
 use crate::fingerprint;
+use crate::migrator::{Direction, DowngradeOptions, Migrator};
 use crate::settings::Settings;
 use crate::snapshot::{Schema, SchemaCache, render_changes};
+use crate::target::Target;
 use crate::watch::{Access, AccessKind};
-use crate::{Direction, DowngradeOptions, Migrator, Target};
 
 fn finding(rev: RevisionId, direction: Option<Direction>, check: &str, message: String) -> Finding {
     Finding { revision: Some(rev), direction, check: check.to_string(), message, diff: None, kept: None }
@@ -84,14 +85,14 @@ impl Db {
     }
 
     /// Makes the database `image` again (the caller puts the cache in step).
-    fn restore(&mut self, image: &Image) -> crate::Result<()> {
+    fn restore(&mut self, image: &Image) -> crate::error::Result<()> {
         self.conn = image.open()?;
         Ok(())
     }
 
     /// The tables whose rows or definition `steps` and the last schema read say may have
     /// changed, SQLite's own always included (every table after a `VACUUM`).
-    fn dirty(&self, steps: &[&crate::Step]) -> crate::Result<BTreeSet<String>> {
+    fn dirty(&self, steps: &[&crate::migrator::Step]) -> crate::error::Result<BTreeSet<String>> {
         let mut dirty: BTreeSet<String> = fingerprint::INTERNAL_TABLES.iter().map(|t| (*t).to_string()).collect();
         dirty.extend(self.cache.changed_tables().iter().cloned());
         for step in steps {
@@ -113,7 +114,7 @@ fn step(
     db: &Db,
     rev: &RevisionId,
     direction: Direction,
-) -> crate::Result<crate::Result<crate::Step>> {
+) -> crate::error::Result<crate::error::Result<crate::migrator::Step>> {
     let mut session = migrator.session_known(&db.conn, &db.settings)?;
     let step = session.step(rev, direction, &[]);
     session.close()?;
@@ -150,7 +151,7 @@ struct Level {
     tables_before: fingerprint::Tables,
     header_before: fingerprint::Header,
     header_after: fingerprint::Header,
-    up: crate::Step,
+    up: crate::migrator::Step,
 }
 
 /// Why running `up` again from the state after down could give something else than the first
@@ -158,7 +159,7 @@ struct Level {
 /// (schema — compared by the caller —, the rows and trigger order of every table either step
 /// touched, SQLite's own tables, the header settings, an empty `temp` schema) and the up's SQL
 /// is deterministic.
-fn reup_unproven(db: &Db, level: &Level, down: &crate::Step) -> crate::Result<Option<&'static str>> {
+fn reup_unproven(db: &Db, level: &Level, down: &crate::migrator::Step) -> crate::error::Result<Option<&'static str>> {
     let fp = &level.up.footprint;
     if let Some(reason) = [
         (fp.volatile.is_some(), "up calls a function whose result can change (random, date/time, changes)"),
@@ -217,7 +218,7 @@ pub(super) fn run(
     options: &super::Options,
     caches_at: &BTreeSet<usize>,
     on_result: &mut dyn FnMut(super::Checked),
-) -> crate::Result<RoundTrip> {
+) -> crate::error::Result<RoundTrip> {
     let migrator = Migrator::new(set.clone());
     let conn = image::memory()?;
     let settings = Settings::of(&conn)?;
@@ -252,12 +253,13 @@ pub(super) fn run(
     // thread's do.
     let two = options.threads.two();
     let split_at = (two && set.order().len() >= SPLIT_FROM).then(|| set.order().len() * 2 / 3);
-    let (high, low) = std::thread::scope(|scope| -> crate::Result<(Down, Down)> {
-        let mut low: Option<std::thread::ScopedJoinHandle<'_, crate::Result<Down>>> = None;
+    let (high, low) = std::thread::scope(|scope| -> crate::error::Result<(Down, Down)> {
+        let mut low: Option<std::thread::ScopedJoinHandle<'_, crate::error::Result<Down>>> = None;
         // The up pass.
         for (index, rev) in set.order().iter().enumerate() {
-            let m =
-                set.get(rev).ok_or_else(|| crate::Error::Misuse(format!("{rev} is in the order but not the set")))?;
+            let m = set
+                .get(rev)
+                .ok_or_else(|| crate::error::Error::Misuse(format!("{rev} is in the order but not the set")))?;
             if let Some(cause) = graph.parents(rev).iter().chain(graph.depends_on(rev)).find(|p| broken.contains(p)) {
                 broken.insert(*rev);
                 let f = finding(*rev, None, "round trip", format!("not tested: it needs {cause}, which failed"));
@@ -332,9 +334,9 @@ pub(super) fn run(
         };
         let high = pass.run(db)?;
         let low = match low {
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err(crate::Error::Misuse("the down pass's second thread panicked".into())))?,
+            Some(handle) => handle.join().unwrap_or_else(|_| {
+                Err(crate::error::Error::Misuse("the down pass's second thread panicked".into()))
+            })?,
             None => Down::default(),
         };
         Ok((high, low))
@@ -357,7 +359,7 @@ pub(super) fn run(
                 }
             }
             None => {
-                let m = set.get(rev).ok_or_else(|| crate::Error::Misuse(format!("{rev} is not in the set")))?;
+                let m = set.get(rev).ok_or_else(|| crate::error::Error::Misuse(format!("{rev} is not in the set")))?;
                 let note = if m.irreversible.is_some() { " (up only: irreversible)" } else { "" };
                 on_result(Ok(("round trip", format!("{rev} {}{note}", m.message))));
             }
@@ -398,14 +400,14 @@ impl DownPass<'_> {
     /// one's up. After each level the database is in the state before its up:
     /// shown by its down, or else restored from that state's image (and the schema cache put
     /// back with the up pass's record of what the up changed in it).
-    fn run(&self, mut db: Db) -> crate::Result<Down> {
+    fn run(&self, mut db: Db) -> crate::error::Result<Down> {
         let mut out = Down::default();
         for i in (0..self.levels.len()).rev() {
             let level = &self.levels[i];
             let m = self
                 .set
                 .get(&level.rev)
-                .ok_or_else(|| crate::Error::Misuse(format!("{} is not in the set", level.rev)))?;
+                .ok_or_else(|| crate::error::Error::Misuse(format!("{} is not in the set", level.rev)))?;
             let (before_schema, before_image) = match i {
                 0 => self.below,
                 _ => (&self.levels[i - 1].schema, &self.levels[i - 1].image),
@@ -466,7 +468,7 @@ fn down_then_up(
     before: &Schema,
     check_proofs: bool,
     proofs: &mut Proofs,
-) -> crate::Result<After> {
+) -> crate::error::Result<After> {
     let rev = level.rev;
     let down = match step(migrator, db, &rev, Direction::Down)? {
         Ok(down) => down,

@@ -23,8 +23,9 @@ use retort_build::{MigrationSet, RevisionId};
 
 use super::roundtrip::Prefix;
 use super::{Event, Finding};
+use crate::migrator::{Direction, Migrator};
 use crate::snapshot::{Schema, render_changes};
-use crate::{Direction, Migrator, Target};
+use crate::target::Target;
 
 /// A stretch of the topological order where other orders are possible: indices `start..=end`.
 /// Its states are the ancestor-closed sets holding the first `start` revisions and nothing past
@@ -286,7 +287,7 @@ impl Walker<'_> {
             match outcome {
                 Ok(report) => report.steps.iter().for_each(|s| footprint.extend(&s.footprint)),
                 // Irreversible migrations make some downgrades impossible; that is not a failure.
-                Err(crate::Error::Irreversible { .. }) => {
+                Err(crate::error::Error::Irreversible { .. }) => {
                     trace.push("(refused: irreversible)".into());
                     continue;
                 }
@@ -355,7 +356,7 @@ impl Walker<'_> {
         for mv in &walk.moves {
             let Some((direction, target, expected)) = self.resolve(in_window, &applied, *mv) else { continue };
             out.push((direction, target));
-            let state = crate::State { applied: applied.clone(), rows: Vec::new() };
+            let state = crate::migrator::State { applied: applied.clone(), rows: Vec::new() };
             if self.migrator.plan(&state, direction, Target::Revision(target)).is_ok() {
                 applied = expected;
             }
