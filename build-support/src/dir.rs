@@ -10,6 +10,7 @@ use crate::lock::{LOCK_FILE, Lock, LockPolicy, LockStatus, has_conflict_markers}
 use crate::populate::{PopulateScript, parse_script};
 use crate::problem::{Problem, ProblemKind, Problems};
 use crate::set::{MigrationSet, SourceFile};
+use crate::workspace::display_path;
 
 /// The name of the populate-scripts folder inside the migrations directory.
 pub const POPULATE_DIR: &str = "populate";
@@ -49,11 +50,6 @@ impl Loaded {
             _ => Err(Problems(self.problems.into_iter().filter(Problem::is_error).collect())),
         }
     }
-}
-
-/// The path shown for `path`: relative to `root` when inside it.
-pub fn display_path(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root).map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
 /// Reads `dir`. Paths in problems are shown relative to `root`. `policy` says whether migrations

@@ -23,14 +23,15 @@ pub mod template;
 pub mod testing;
 mod text;
 pub mod timestamp;
+mod workspace;
 
 /// The name of Retort's history table in every migrated database: migration and populate SQL
 /// must never touch it (the lint says so, the runtime's authorizer refuses it).
 pub const HISTORY_TABLE: &str = "retort_history";
 
 pub use checksum::{checksum, sha256_text};
-pub use dir::{Loaded, POPULATE_DIR, display_path, load};
-pub use embed::{Embed, EmbedFailure, Embedded, GENERATED_FILE, generate, workspace_root};
+pub use dir::{Loaded, POPULATE_DIR, load};
+pub use embed::{Embed, EmbedFailure, Embedded, GENERATED_FILE, generate};
 pub use graph::{Graph, ResolveError};
 pub use key::Key;
 pub use lock::{LOCK_FILE, Lock, LockEntry, LockPolicy, LockStatus, Salvage, has_conflict_markers};
@@ -39,3 +40,4 @@ pub use problem::{Location, Problem, ProblemKind, Problems, Severity};
 pub use revision::RevisionId;
 pub use set::{MigrationSet, SourceFile};
 pub use text::{normalize_file, normalize_section};
+pub use workspace::{display_path, workspace_root};

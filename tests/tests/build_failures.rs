@@ -11,7 +11,7 @@ use std::process::Command;
 use retort_build::{Lock, load};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    retort_build::workspace_root(Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
 struct Scratch {

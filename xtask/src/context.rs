@@ -1,5 +1,6 @@
-//! Where the command works: the workspace root (found with `cargo_metadata`, never the current
-//! directory) and the migrations directory, and loading that directory with `retort-build`.
+//! Where the command works: the project root (`retort_build::workspace_root` from the current
+//! directory, so any directory of the project will do) and the migrations directory, and
+//! loading that directory with `retort-build`.
 
 use std::path::{Path, PathBuf};
 
@@ -18,18 +19,21 @@ pub struct Context {
     pub dir: PathBuf,
 }
 
-/// The workspace root, from `cargo metadata` (through `$CARGO` when cargo runs us).
+/// The root of the Cargo project the current directory is in.
 pub fn workspace_root() -> anyhow::Result<PathBuf> {
-    let mut cmd = cargo_metadata::MetadataCommand::new();
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        cmd.cargo_path(cargo);
+    let here = std::env::current_dir().context("cannot read the current directory")?;
+    let root = retort_build::workspace_root(&here);
+    if !root.join("Cargo.toml").is_file() {
+        anyhow::bail!(
+            "no Cargo.toml in {} or any folder above it; run the command inside a Cargo project, or pass `--migrations DIR`",
+            here.display()
+        );
     }
-    let metadata = cmd.no_deps().exec().context("cannot find the cargo workspace (`cargo metadata` failed)")?;
-    Ok(metadata.workspace_root.into())
+    Ok(root)
 }
 
 impl Context {
-    /// Finds the workspace with `cargo metadata`; `migrations` overrides the directory (relative
+    /// Finds the project from the current directory; `migrations` overrides the directory (relative
     /// paths are taken from the current directory, as a user typing a path expects).
     pub fn new(migrations: Option<&Path>) -> anyhow::Result<Context> {
         if let Some(dir) = migrations {

@@ -63,7 +63,7 @@ fn tables_affected(up: &str) -> std::collections::BTreeSet<String> {
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    retort_build::workspace_root(Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// A temporary folder holding `migrations/`, a copy of the example migrations.
