@@ -17,8 +17,17 @@ fn problem(path: &Path, problem: DatabaseProblem) -> Error {
     Error::Database { path: path.to_path_buf(), problem }
 }
 
+/// Whether an open may create the database file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Existing {
+    /// The file must exist.
+    Required,
+    /// A missing file is created (its folder must exist).
+    Optional,
+}
+
 /// Refuses what cannot be a database file before anything is opened.
-fn check_path(path: &Path, must_exist: bool) -> Result<()> {
+fn check_path(path: &Path, existing: Existing) -> Result<()> {
     let text = path.to_string_lossy();
     if text.is_empty() || text == ":memory:" || text.starts_with("file:") {
         return Err(problem(path, DatabaseProblem::NotAFile));
@@ -31,7 +40,7 @@ fn check_path(path: &Path, must_exist: bool) -> Result<()> {
         if !parent.is_dir() {
             return Err(problem(path, DatabaseProblem::MissingDirectory(parent.to_path_buf())));
         }
-        if must_exist {
+        if existing == Existing::Required {
             return Err(problem(path, DatabaseProblem::NotFound));
         }
     }
@@ -80,14 +89,14 @@ const READ_WRITE: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE.union(OpenFlags:
 /// Opens (or creates) a database file for migrating: waits up to a minute for other writers.
 pub fn open(path: impl AsRef<Path>) -> Result<Connection> {
     let path = path.as_ref();
-    check_path(path, false)?;
+    check_path(path, Existing::Optional)?;
     open_with(path, READ_WRITE.union(OpenFlags::SQLITE_OPEN_CREATE))
 }
 
 /// Opens a database file that must already exist, for changing it.
 pub fn open_existing(path: impl AsRef<Path>) -> Result<Connection> {
     let path = path.as_ref();
-    check_path(path, true)?;
+    check_path(path, Existing::Required)?;
     open_with(path, READ_WRITE)
 }
 
@@ -96,7 +105,7 @@ pub fn open_existing(path: impl AsRef<Path>) -> Result<Connection> {
 /// on any read-write open; without write access that is impossible and the error says so.
 pub fn open_read_only(path: impl AsRef<Path>) -> Result<Connection> {
     let path = path.as_ref();
-    check_path(path, true)?;
+    check_path(path, Existing::Required)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     match open_with(path, flags) {
         Err(Error::Database { problem: DatabaseProblem::HotJournal, .. }) => {

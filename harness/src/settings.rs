@@ -75,7 +75,7 @@ impl Settings {
     /// connection opened the same way as the one they were read from, and given back its own
     /// values by every session since (`restore` does that). Nothing is read.
     pub(crate) fn pin_known(&self, conn: &Connection) -> Result<Settings> {
-        self.switch_differing(conn, true).map_err(Error::sqlite("cannot pin the connection's settings"))?;
+        self.switch_differing(conn, Values::Pinned).map_err(Error::sqlite("cannot pin the connection's settings"))?;
         Ok(self.clone())
     }
 
@@ -106,20 +106,31 @@ impl Settings {
         if assigned {
             self.reassert(conn)?;
         }
-        self.switch_differing(conn, false).map_err(Error::sqlite("cannot restore the connection's settings"))
+        self.switch_differing(conn, Values::Saved).map_err(Error::sqlite("cannot restore the connection's settings"))
     }
 
     /// Assigns, for each pinned setting whose value differs from the connection's own, Retort's
-    /// value (`to_pinned`) or the connection's.
-    fn switch_differing(&self, conn: &Connection, to_pinned: bool) -> rusqlite::Result<()> {
+    /// value or the connection's, as `to` says.
+    fn switch_differing(&self, conn: &Connection, to: Values) -> rusqlite::Result<()> {
         let sql: String = PINNED
             .iter()
             .zip(&self.pinned)
             .filter(|((_, want), saved)| want != *saved)
-            .map(|((name, want), saved)| format!("PRAGMA {name} = {};", if to_pinned { *want } else { *saved }))
+            .map(|((name, want), saved)| {
+                format!("PRAGMA {name} = {};", if to == Values::Pinned { *want } else { *saved })
+            })
             .collect();
         if sql.is_empty() { Ok(()) } else { conn.execute_batch(&sql) }
     }
+}
+
+/// Which values `switch_differing` assigns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    /// Retort's.
+    Pinned,
+    /// The connection's own, saved by `pin`.
+    Saved,
 }
 
 #[cfg(test)]

@@ -103,23 +103,24 @@ impl Migrator {
         let conn = run.conn;
         let transactional = m.transaction == TransactionMode::PerMigration;
         let started = Instant::now();
-        let (touched, mut footprint) = match run.run_user_sql(section, transactional)? {
-            Ok(done) => done,
-            Err(FailedSql { line, cause, kept }) => {
-                let untracked = direction == Direction::Up && run.untracked;
-                return Err(Error::Statement {
-                    revision: m.revision,
-                    direction,
-                    file: m.file.clone(),
-                    line,
-                    cause,
-                    transactional,
-                    kept,
-                    done: done.to_vec(),
-                    untracked,
-                });
-            }
-        };
+        let (touched, mut footprint) =
+            match run.run_user_sql(section, if transactional { Mode::InTransaction } else { Mode::Autocommit })? {
+                Ok(done) => done,
+                Err(FailedSql { line, cause, kept }) => {
+                    let untracked = direction == Direction::Up && run.untracked;
+                    return Err(Error::Statement {
+                        revision: m.revision,
+                        direction,
+                        file: m.file.clone(),
+                        line,
+                        cause,
+                        transactional,
+                        kept,
+                        done: done.to_vec(),
+                        untracked,
+                    });
+                }
+            };
         let mismatches = foreign_keys::mismatches_after(conn, &touched)?;
         if !mismatches.is_empty() {
             return Err(Error::ForeignKeyMismatch {
@@ -211,7 +212,7 @@ impl Session<'_> {
         let populate_error = |line, cause| Error::Populate { file: script.file.clone(), line, cause };
         let result = self.write(
             || {
-                let touched = match self.run_user_sql(&script.sql, true)? {
+                let touched = match self.run_user_sql(&script.sql, Mode::InTransaction)? {
                     Ok((touched, _)) => touched,
                     Err(failed) => return Err(populate_error(failed.line, failed.cause)),
                 };
@@ -238,15 +239,10 @@ impl Session<'_> {
 
     /// Runs migration or populate SQL under the authorizer's guard: what it touched, or where
     /// and why it stopped. An error about the database file itself is the outer error.
-    fn run_user_sql(
-        &self,
-        section: &Section,
-        transactional: bool,
-    ) -> Result<Result<(Vec<Access>, Footprint), FailedSql>> {
-        let mode = if transactional { Mode::InTransaction } else { Mode::Autocommit };
+    fn run_user_sql(&self, section: &Section, mode: Mode) -> Result<Result<(Vec<Access>, Footprint), FailedSql>> {
         self.watch.take();
         self.watch.take_footprint();
-        self.watch.set_policy(Policy::UserSql { transactional });
+        self.watch.set_policy(Policy::UserSql { transactional: mode == Mode::InTransaction });
         let result = run_section(self.conn, section, mode);
         self.watch.set_policy(Policy::Retort);
         self.settings_dirty.set(self.settings_dirty.get() | self.watch.take_settings_changed());

@@ -41,31 +41,27 @@ pub(super) fn canonical(tokens: &[Token]) -> String {
 /// `tokens` of `src` as written: each token's own text, one space wherever the source had
 /// whitespace or a comment between two tokens.
 pub(super) fn as_written(src: &str, tokens: &[Token]) -> String {
-    let mut out = String::new();
-    let mut previous_end: Option<usize> = None;
-    for t in tokens {
-        if previous_end.is_some_and(|end| end < t.start) {
-            out.push(' ');
-        }
-        out.push_str(src.get(t.start..t.end).unwrap_or(&t.text));
-        previous_end = Some(t.end);
-    }
-    out
+    spaced(tokens, |t| src.get(t.start..t.end).unwrap_or(&t.text))
 }
 
 /// `tokens` of `src` as written, with bare words upper-cased: a type name or collation, which
 /// SQLite reads without regard to case.
 pub(super) fn keywords_upper(src: &str, tokens: &[Token]) -> String {
+    spaced(tokens, |t| match t.kind {
+        TokenKind::Word => &t.text,
+        _ => src.get(t.start..t.end).unwrap_or(&t.text),
+    })
+}
+
+/// `text` of each token, one space where the source had a gap between two tokens.
+fn spaced<'t>(tokens: &'t [Token], text: impl Fn(&'t Token) -> &'t str) -> String {
     let mut out = String::new();
     let mut previous_end: Option<usize> = None;
     for t in tokens {
         if previous_end.is_some_and(|end| end < t.start) {
             out.push(' ');
         }
-        match t.kind {
-            TokenKind::Word => out.push_str(&t.text),
-            _ => out.push_str(src.get(t.start..t.end).unwrap_or(&t.text)),
-        }
+        out.push_str(text(t));
         previous_end = Some(t.end);
     }
     out
