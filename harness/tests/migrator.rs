@@ -203,6 +203,23 @@ fn irreversible_downgrade_is_refused_up_front() {
 }
 
 #[test]
+fn run_and_step_refuse_bad_input_without_panicking() {
+    let mut migrations = chain();
+    migrations[2].down = None;
+    let migrator = Migrator::new(set(&migrations));
+    let conn = Connection::open_in_memory().unwrap();
+    migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    // `run` is handed a path by the caller, not planned: a down over an irreversible migration
+    // and an unknown revision are errors, and nothing changes.
+    let err = migrator.run(&conn, &[id("c")], Direction::Down, &mut no_steps()).unwrap_err();
+    assert!(matches!(err, Error::Irreversible { revision, .. } if revision == id("c")), "{err:?}");
+    let unknown = id("f");
+    let err = migrator.session(&conn).unwrap().step(&unknown, Direction::Up, &[]).unwrap_err();
+    assert!(matches!(err, Error::Target(TargetError::NotAMigration(r)) if r == unknown), "{err:?}");
+    assert_eq!(applied(&migrator, &conn).len(), 3, "nothing was reverted");
+}
+
+#[test]
 fn history_is_validated_before_any_change() {
     let migrator = Migrator::new(set(&chain()));
     let conn = Connection::open_in_memory().unwrap();
