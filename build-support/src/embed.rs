@@ -19,6 +19,7 @@ pub const GENERATED_FILE: &str = "retort_migrations.rs";
 #[derive(Clone, Debug)]
 pub struct Embed {
     dir: PathBuf,
+    command: String,
 }
 
 /// What a successful run produced.
@@ -44,7 +45,15 @@ pub struct EmbedFailure {
 impl Embed {
     /// `dir` is relative to the crate's manifest directory (or absolute).
     pub fn new(dir: impl Into<PathBuf>) -> Embed {
-        Embed { dir: dir.into() }
+        Embed { dir: dir.into(), command: crate::problem::DEFAULT_COMMAND.to_string() }
+    }
+
+    /// How the project runs Retort (default `cargo retort`): the help of a failed build names
+    /// commands this way, e.g. `.command("cargo xtask")` for a project that calls
+    /// `retort_cli::main()` from its own xtask.
+    pub fn command(mut self, command: impl Into<String>) -> Embed {
+        self.command = command.into();
+        self
     }
 
     /// Checks the directory and generates the embedding code; `manifest_dir` anchors the relative
@@ -83,7 +92,7 @@ impl Embed {
         }
         for problem in problems {
             let directive = if problem.is_error() { "error" } else { "warning" };
-            let _ = writeln!(stdout, "cargo::{directive}={}", problem.one_line());
+            let _ = writeln!(stdout, "cargo::{directive}={}", problem.one_line_with(&self.command));
         }
         let code = match result {
             Ok(embedded) => embedded.code,

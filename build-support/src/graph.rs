@@ -33,7 +33,7 @@ pub struct Graph {
 #[non_exhaustive]
 pub enum ResolveError {
     /// Nothing matches.
-    #[error("unknown revision `{0}`; `cargo xtask history` lists them")]
+    #[error("unknown revision `{0}`; the `history` command lists them")]
     Unknown(String),
     /// A prefix matches several revisions.
     #[error("revision prefix `{prefix}` is ambiguous: it matches {}; give more digits", list(.matches))]

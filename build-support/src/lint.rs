@@ -213,7 +213,7 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
                 out.push(finding(
                     line,
                     format!("migration SQL names `{}`, Retort's history table", crate::HISTORY_TABLE),
-                    "the history is Retort's to write: change it with `cargo xtask stamp`, never from a migration",
+                    "the history is Retort's to write: change it with the `stamp` command, never from a migration",
                 ));
             }
             if let Some(name) = setting_assigned(&s).filter(|_| !m.allows(WaiverKind::Pragma)) {

@@ -212,20 +212,22 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    /// How to fix it, as a `help:` line; `None` when the message says it all.
-    pub fn help(&self) -> Option<String> {
+    /// How to fix it, as a `help:` line; `None` when the message says it all. `command` is how
+    /// the user runs Retort (`cargo retort`, or a project's own alias, with the flags they
+    /// gave), for the commands the help names.
+    pub fn help(&self, command: &str) -> Option<String> {
         use ProblemKind::*;
         Some(match self {
             NotUtf8 => "save the file as UTF-8".into(),
             StrayFile => "migrations/ holds only `<revision>_<slug>.sql` files, `retort.lock` and `populate/`; move the file elsewhere".into(),
-            BadFileName => "create migrations with `cargo xtask revision -m \"message\"`".into(),
-            MissingHeader | MissingMessage => "start the file with `-- <message>`, then the header keys; `cargo xtask revision` writes a template".into(),
+            BadFileName => format!("create migrations with `{command} revision -m \"message\"`"),
+            MissingHeader | MissingMessage => format!("start the file with `-- <message>`, then the header keys; `{command} revision` writes a template"),
             MissingKey(key) => format!("add `-- {key}: …` to the header"),
             DuplicateKey { .. } => "keep one of the two lines".into(),
             UnknownKey { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
             MalformedKey { key, .. } => format!("did you mean `-- {key}: <value>`? (exact case, no space before the colon, one after)"),
             TransactionControl { .. } => "Retort commits each migration together with its history row, so a migration must not end or nest that transaction: remove the statement, or add `-- Transaction: none` to the header if the migration must manage its own transactions".into(),
-            LockConflict => "run `cargo xtask lock`: it keeps the entries of both sides, each checked against its file, and refuses any that drifted".into(),
+            LockConflict => format!("run `{command} lock`: it keeps the entries of both sides, each checked against its file, and refuses any that drifted"),
             UnknownKey { suggestion: None, .. } => "known keys: Revision ID, Revises, Create Date, Depends On, Branch Labels, Tables affected, Transaction, Irreversible, Allow; free text must not look like `Key: value`".into(),
             BadValue { key, .. } => key.value_help().into(),
             RevisionMismatch { file, .. } => format!("set `Revision ID: {file}` or rename the file"),
@@ -234,22 +236,25 @@ impl ProblemKind {
             DownInIrreversible => "remove the `-- migrate:down` section or the `Irreversible` key".into(),
             MisplacedSection(_) | UnknownSection(_) => "a migration has one `-- migrate:up` section, then one `-- migrate:down` section".into(),
             TextOutsideSections => "move the text into the header (as `-- ` comment lines) or into a section".into(),
-            DuplicateRevision { .. } => "give one of the files a new revision with `cargo xtask revision`".into(),
+            DuplicateRevision { .. } => format!("give one of the files a new revision with `{command} revision`"),
             UnknownRevision { .. } => "fix the revision id, or restore the missing migration".into(),
             Cycle { .. } => "a migration must not revise one of its own descendants; fix the `Revises` or `Depends On` lines".into(),
             DuplicateLabel { .. } => "branch labels must be unique; rename one".into(),
-            MalformedLock(_) | LockTotalMismatch | StaleLock(_) | NoLock | Unlocked(_) => "run `cargo xtask lock`".into(),
+            MalformedLock(_) | LockTotalMismatch | StaleLock(_) | NoLock | Unlocked(_) => format!("run `{command} lock`"),
             Drift { revision, .. } => format!(
-                "a released migration must not change: revert the edit and put the change in a new migration (`cargo xtask revision -m \"…\"`); if {revision} was never applied anywhere, re-pin it with `cargo xtask lock --relock {revision}`"
+                "a released migration must not change: revert the edit and put the change in a new migration (`{command} revision -m \"…\"`); if {revision} was never applied anywhere, re-pin it with `{command} lock --relock {revision}`"
             ),
             MissingLocked { revision, .. } => format!(
-                "restore the file from version control; if {revision} was never released, drop it from the lock with `cargo xtask lock --relock {revision}`"
+                "restore the file from version control; if {revision} was never released, drop it from the lock with `{command} lock --relock {revision}`"
             ),
             Io { .. } => "check that the path exists and is readable".into(),
             Lint(_) => return None,
         })
     }
 }
+
+/// How a user runs Retort unless told otherwise: the command `cargo install` gives.
+pub const DEFAULT_COMMAND: &str = "cargo retort";
 
 /// One problem at one place.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -281,27 +286,38 @@ impl Problem {
         self
     }
 
-    /// The help line shown under the message.
-    pub fn help_text(&self) -> Option<String> {
-        self.help.clone().or_else(|| self.kind.help())
+    /// The help line shown under the message, naming commands as `command` (see
+    /// `ProblemKind::help`).
+    pub fn help_text(&self, command: &str) -> Option<String> {
+        self.help.clone().or_else(|| self.kind.help(command))
+    }
+
+    /// `one_line_with` for a user who runs `cargo retort`.
+    pub fn one_line(&self) -> String {
+        self.one_line_with(DEFAULT_COMMAND)
     }
 
     /// One line, no newline inside: `file:line: message; help: fix` (the `cargo::error=` form).
-    pub fn one_line(&self) -> String {
-        match self.help_text() {
+    pub fn one_line_with(&self, command: &str) -> String {
+        match self.help_text(command) {
             Some(help) => format!("{}: {}; help: {}", self.location, self.kind, help),
             None => format!("{}: {}", self.location, self.kind),
         }
     }
 
-    /// rustc's shape: `error: message`, `  --> file:line`, `  = help: fix`.
+    /// `render_with` for a user who runs `cargo retort`.
     pub fn render(&self) -> String {
+        self.render_with(DEFAULT_COMMAND)
+    }
+
+    /// rustc's shape: `error: message`, `  --> file:line`, `  = help: fix`.
+    pub fn render_with(&self, command: &str) -> String {
         let word = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         let mut out = format!("{word}: {}\n  --> {}\n", self.kind, self.location);
-        if let Some(help) = self.help_text() {
+        if let Some(help) = self.help_text(command) {
             out.push_str(&format!("  = help: {help}\n"));
         }
         out

@@ -19,9 +19,24 @@ pub fn workspace_root(start: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-/// The path shown for `path`: relative to `root` when inside it.
-pub fn display_path(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root).map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+/// The path shown for `path` to a user standing in `base`: relative to `base` (`.` for `base`
+/// itself, `..` steps when `path` is beside or above it inside the same top-level folder), else
+/// `path` as it is.
+pub fn display_path(base: &Path, path: &Path) -> PathBuf {
+    if let Ok(inside) = path.strip_prefix(base) {
+        return if inside.as_os_str().is_empty() { PathBuf::from(".") } else { inside.to_path_buf() };
+    }
+    let (ours, theirs): (Vec<_>, Vec<_>) = (base.components().collect(), path.components().collect());
+    let common = ours.iter().zip(&theirs).take_while(|(a, b)| a == b).count();
+    // Sharing only the filesystem root (or nothing) says nothing useful: show the path whole.
+    let shares_a_folder = common > usize::from(path.has_root());
+    if !shares_a_folder || !base.is_absolute() || !path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let mut out = PathBuf::new();
+    out.extend(std::iter::repeat_n("..", ours.len() - common));
+    out.extend(&theirs[common..]);
+    out
 }
 
 #[cfg(test)]
@@ -60,5 +75,8 @@ mod tests {
     fn shown_paths() {
         assert_eq!(display_path(Path::new("/p"), Path::new("/p/migrations/a.sql")), Path::new("migrations/a.sql"));
         assert_eq!(display_path(Path::new("/p"), Path::new("/q/a.sql")), Path::new("/q/a.sql"));
+        assert_eq!(display_path(Path::new("/p/app/src"), Path::new("/p/migrations")), Path::new("../../migrations"));
+        assert_eq!(display_path(Path::new("/p/app"), Path::new("/p")), Path::new(".."));
+        assert_eq!(display_path(Path::new("/p"), Path::new("/p")), Path::new("."));
     }
 }

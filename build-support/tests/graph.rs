@@ -83,9 +83,9 @@ fn resolve_revisions_prefixes_and_labels() {
     let cases: &[(&str, &str)] = &[
         ("abcd", "revision prefix `abcd` is ambiguous: it matches abcd10000000, abcd20000000; give more digits"),
         ("ab", "revision prefix `ab` is too short; give at least 4 hex digits"),
-        ("ffff", "unknown revision `ffff`; `cargo xtask history` lists them"),
-        ("nope@head", "unknown revision `nope@head`; `cargo xtask history` lists them"),
-        ("zz", "unknown revision `zz`; `cargo xtask history` lists them"),
+        ("ffff", "unknown revision `ffff`; the `history` command lists them"),
+        ("nope@head", "unknown revision `nope@head`; the `history` command lists them"),
+        ("zz", "unknown revision `zz`; the `history` command lists them"),
     ];
     for (text, message) in cases {
         assert_eq!(g.resolve(text).unwrap_err().to_string(), *message, "{text}");

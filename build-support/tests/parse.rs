@@ -43,7 +43,10 @@ fn check_error(text: &str, line: usize, message: &str) {
         "expected exactly `{message}` at line {line}, got {shown:#?}"
     );
     assert!(found.iter().all(|p| p.location.file == Path::new(NAME)), "{shown:#?}");
-    assert!(found.iter().all(|p| p.help_text().is_some()), "every problem has a fix: {shown:#?}");
+    assert!(
+        found.iter().all(|p| p.help_text(retort_build::DEFAULT_COMMAND).is_some()),
+        "every problem has a fix: {shown:#?}"
+    );
 }
 
 #[test]
@@ -223,7 +226,7 @@ fn malformed_keys_say_how_to_write_them() {
     let found =
         problems(NAME, &VALID.replace("-- Tables affected:", "-- Depends On:9e1b3d5f7a8c\n-- Tables affected:"));
     assert_eq!(
-        found[0].help_text().as_deref(),
+        found[0].help_text(retort_build::DEFAULT_COMMAND).as_deref(),
         Some("did you mean `-- Depends On: <value>`? (exact case, no space before the colon, one after)")
     );
 }
@@ -271,7 +274,7 @@ fn transaction_control_is_refused_in_a_transactional_migration() {
 #[test]
 fn unknown_key_suggests_the_known_one() {
     let found = problems(NAME, &VALID.replace("-- Revises:", "-- Revices:"));
-    assert_eq!(found[0].help_text().as_deref(), Some("did you mean `Revises`?"));
+    assert_eq!(found[0].help_text(retort_build::DEFAULT_COMMAND).as_deref(), Some("did you mean `Revises`?"));
 }
 
 #[test]

@@ -61,7 +61,7 @@ impl std::fmt::Display for TargetError {
             TargetError::NoMigrations => f.write_str("there are no migrations"),
             TargetError::SeveralHeads(heads) => write!(
                 f,
-                "there are several heads ({}); name one, use `heads`, or join them with `cargo xtask merge`",
+                "there are several heads ({}); name one, use `heads`, or join them with the `merge` command",
                 heads.iter().map(RevisionId::to_string).collect::<Vec<_>>().join(", ")
             ),
         }

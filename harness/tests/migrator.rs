@@ -65,14 +65,14 @@ fn target_errors() {
     let cases: Vec<(Result<Target, Error>, &str)> = vec![
         (
             forked.upgrade(&conn, Target::Head, &mut no_steps()).map(|_| Target::Head),
-            "there are several heads (abcd10000000, abcd20000000); name one, use `heads`, or join them with `cargo xtask merge`",
+            "there are several heads (abcd10000000, abcd20000000); name one, use `heads`, or join them with the `merge` command",
         ),
         (Target::parse("abc", graph), "revision prefix `abc` is too short; give at least 4 hex digits"),
         (
             Target::parse("abcd", graph),
             "revision prefix `abcd` is ambiguous: it matches abcd10000000, abcd20000000; give more digits",
         ),
-        (Target::parse("fedc", graph), "unknown revision `fedc`; `cargo xtask history` lists them"),
+        (Target::parse("fedc", graph), "unknown revision `fedc`; the `history` command lists them"),
         (Target::parse("+0", graph), "`+0` is not a step count; write `+N` or `-N` with N >= 1"),
         (
             forked.upgrade(&conn, Target::Relative(9), &mut no_steps()).map(|_| Target::Head),

@@ -38,7 +38,7 @@ impl Scratch {
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::write(
             root.join("build.rs"),
-            "fn main() { retort_build::Embed::new(\"migrations\").run_or_exit(); }\n",
+            "fn main() { retort_build::Embed::new(\"migrations\").command(\"cargo xtask\").run_or_exit(); }\n",
         )
         .unwrap();
         std::fs::write(

@@ -67,8 +67,9 @@ pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
             [one] => Some(*one),
             heads => {
                 anyhow::bail!(
-                    "there are several heads ({}); pass `--head REV` to build on one, or join them first with `cargo xtask merge -m \"…\"`",
-                    join(heads)
+                    "there are several heads ({}); pass `--head REV` to build on one, or join them first with `{}`",
+                    join(heads),
+                    cx.run("merge -m \"…\"")
                 );
             }
         },
@@ -94,7 +95,11 @@ pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
     );
     output::status(
         "Next",
-        "fill in `Tables affected`, `up` and `down`; then `cargo xtask lock` and `cargo xtask migrate-test`",
+        format!(
+            "fill in `Tables affected`, `up` and `down`; then `{}` and `{}`",
+            cx.run("lock"),
+            cx.run("migrate-test")
+        ),
     );
     println!("{}", path.display());
     Ok(())

@@ -113,7 +113,7 @@ fn rerun_in_release() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     output::status("Rebuilding", "xtask in release mode for the benchmark");
     let status = std::process::Command::new(cargo)
-        .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
+        .args(["run", "--quiet", "--release", "--package", "retort-cli", "--bin", "cargo-retort", "--"])
         .args(&args)
         .status()
         .context("cannot run cargo")?;

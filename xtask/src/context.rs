@@ -8,44 +8,45 @@ use anyhow::Context as _;
 use retort_build::populate::PopulateScript;
 use retort_build::{Loaded, LockPolicy, MigrationSet};
 
+use crate::config::Config;
 use crate::output;
 
-/// The workspace and migrations directory a command runs against.
+/// The project, migrations directory and configuration a command runs against, and how the
+/// user runs Retort (for every hint).
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// The workspace root.
+    /// The project root.
     pub root: PathBuf,
     /// The migrations directory.
     pub dir: PathBuf,
-}
-
-/// The root of the Cargo project the current directory is in.
-pub fn workspace_root() -> anyhow::Result<PathBuf> {
-    let here = std::env::current_dir().context("cannot read the current directory")?;
-    let root = retort_build::workspace_root(&here);
-    if !root.join("Cargo.toml").is_file() {
-        anyhow::bail!(
-            "no Cargo.toml in {} or any folder above it; run the command inside a Cargo project, or pass `--migrations DIR`",
-            here.display()
-        );
-    }
-    Ok(root)
+    /// Where the user stands: every path shown is relative to it.
+    pub here: PathBuf,
+    /// The project's `metadata.retort` table.
+    pub config: Config,
+    /// The command the user runs, with the flags that chose the directory: hints name it
+    /// (`cargo retort`, `cargo xtask --migrations db/migrations`, …).
+    pub command: String,
 }
 
 impl Context {
-    /// Finds the project from the current directory; `migrations` overrides the directory (relative
-    /// paths are taken from the current directory, as a user typing a path expects).
+    /// Finds the project from the current directory; `migrations` (as the user typed it, relative
+    /// to the current directory) overrides the configured directory.
     pub fn new(migrations: Option<&Path>) -> anyhow::Result<Context> {
-        if let Some(dir) = migrations {
-            // An explicit directory needs no `cargo metadata`: paths are shown relative to the
-            // enclosing workspace, if any, else to the folder holding the directory.
-            let dir = std::path::absolute(dir).context("cannot resolve --migrations")?;
-            let parent = dir.parent().unwrap_or(&dir).to_path_buf();
-            let root = retort_build::workspace_root(&parent);
-            return Context { root, dir }.existing();
+        let here = std::env::current_dir().context("cannot read the current directory")?;
+        if let Some(given) = migrations {
+            // An explicit directory needs no project: paths are shown relative to where the user
+            // stands, and a project around the directory (if any) gives the configuration.
+            let dir = std::path::absolute(given).context("cannot resolve --migrations")?;
+            let root = retort_build::workspace_root(dir.parent().unwrap_or(&dir));
+            let config = Config::find(&here, &root)?;
+            let command = format!("{} --migrations {}", base_command(&config), shell_word(&given.to_string_lossy()));
+            return Context { root, dir, here, config, command }.existing();
         }
         let root = workspace_root()?;
-        Context { dir: root.join("migrations"), root }.existing()
+        let config = Config::find(&here, &root)?;
+        let dir = config.migrations.clone().unwrap_or_else(|| root.join("migrations"));
+        let command = base_command(&config);
+        Context { root, dir, here, config, command }.existing()
     }
 
     /// Refuses a migrations directory that does not exist (a usage error, exit 2).
@@ -61,7 +62,7 @@ impl Context {
 
     /// Reads the directory; `policy` says whether a stale lock is an error.
     pub fn load(&self, policy: LockPolicy) -> Loaded {
-        retort_build::load(&self.dir, &self.root, policy)
+        retort_build::load(&self.dir, &self.here, policy)
     }
 
     /// The migration set, after printing every warning; a `Failure` after printing every error.
@@ -72,13 +73,56 @@ impl Context {
     /// The migration set and the populate scripts, loaded once; as `set`.
     pub fn set_and_scripts(&self) -> anyhow::Result<(MigrationSet, Vec<PopulateScript>)> {
         let loaded = self.load(LockPolicy::Lenient);
-        output::diagnostics(&loaded.problems)?;
+        output::diagnostics(self, &loaded.problems)?;
         let set = loaded.set.ok_or_else(|| output::Failure("the migrations directory could not be read".into()))?;
         Ok((set, loaded.populate))
     }
 
-    /// A path as shown to the user.
+    /// A path as shown to the user: relative to where they stand.
     pub fn show(&self, path: &Path) -> PathBuf {
-        retort_build::display_path(&self.root, path)
+        retort_build::display_path(&self.here, path)
     }
+
+    /// `<command> <rest>`, as the user would type it: `cx.run("lock")` is "cargo retort lock".
+    pub fn run(&self, rest: &str) -> String {
+        format!("{} {rest}", self.command)
+    }
+
+    /// The database file for `--db`: see `config::database`; a usage error naming every way to
+    /// give one when none is given.
+    pub fn database(&self, flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+        crate::config::database(flag, &self.config)?.ok_or_else(|| {
+            let table = match &self.config.manifest {
+                Some(manifest) => format!("`database` in the retort table of {}", self.show(manifest).display()),
+                None => "`database` under `[workspace.metadata.retort]` in Cargo.toml".to_string(),
+            };
+            anyhow::anyhow!(
+                "no database given: pass `--db PATH`, set RETORT_DATABASE or a `sqlite:` DATABASE_URL, or set {table}"
+            )
+        })
+    }
+}
+
+/// The root of the Cargo project the current directory is in.
+pub fn workspace_root() -> anyhow::Result<PathBuf> {
+    let here = std::env::current_dir().context("cannot read the current directory")?;
+    let root = retort_build::workspace_root(&here);
+    if !root.join("Cargo.toml").is_file() {
+        anyhow::bail!(
+            "no Cargo.toml in {} or any folder above it; run the command inside a Cargo project, or pass `--migrations DIR`",
+            here.display()
+        );
+    }
+    Ok(root)
+}
+
+/// The command the project runs Retort with: the configured one, else `cargo retort`.
+fn base_command(config: &Config) -> String {
+    config.command.clone().unwrap_or_else(|| retort_build::DEFAULT_COMMAND.to_string())
+}
+
+/// `word` as one shell word: quoted when it holds anything but plain path characters.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c));
+    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }

@@ -60,9 +60,9 @@ fn read_state(m: &Migrator, db: &Path) -> anyhow::Result<State> {
 
 /// Offline mode: prints the script from the database's state (read only) and touches nothing.
 /// A database that does not exist yet is at base, and the script says so.
-fn print_script(m: &Migrator, db: &Path, direction: Direction, target: Target) -> anyhow::Result<()> {
+fn print_script(cx: &Context, m: &Migrator, db: &Path, direction: Direction, target: Target) -> anyhow::Result<()> {
     let state = if direction == Direction::Up && !db.exists() {
-        output::status("Note", format!("{} does not exist yet: the script starts from base", db.display()));
+        output::status("Note", format!("{} does not exist yet: the script starts from base", cx.show(db).display()));
         State::default()
     } else {
         read_state(m, db)?
@@ -74,11 +74,12 @@ fn print_script(m: &Migrator, db: &Path, direction: Direction, target: Target) -
 /// `current --db PATH`.
 pub fn current(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
-    let state = read_state(&m, &flags.db)?;
+    let db = cx.database(flags.db.as_deref())?;
+    let state = read_state(&m, &db)?;
     let graph = m.set().graph();
     let heads = graph.heads_of(&state.applied);
     if heads.is_empty() {
-        output::status("Current", format!("{} is at base (nothing applied)", flags.db.display()));
+        output::status("Current", format!("{} is at base (nothing applied)", cx.show(&db).display()));
     }
     let all_heads = graph.heads();
     for rev in heads {
@@ -103,23 +104,24 @@ pub fn applied_history(cx: &Context, db: &Path) -> anyhow::Result<()> {
 pub fn upgrade(cx: &Context, flags: &UpgradeFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
     let target = target(&m, &flags.target)?;
+    let db = cx.database(flags.db.db.as_deref())?;
     if flags.sql {
-        return print_script(&m, &flags.db.db, Direction::Up, target);
+        return print_script(cx, &m, &db, Direction::Up, target);
     }
-    if !flags.db.db.exists() {
+    if !db.exists() {
         // Refuse a bad target before creating the file.
         m.plan(&State::default(), Direction::Up, target).map_err(db_error)?;
     }
-    let conn = retort::open(&flags.db.db).map_err(db_error)?;
+    let conn = retort::open(&db).map_err(db_error)?;
     let report = m.upgrade(&conn, target, &mut step_line(&m)).map_err(db_error)?;
     let applied = report.steps.iter().filter(|s| !s.skipped).count();
     let state = m.state(&conn).map_err(db_error)?;
     let at: Vec<String> = m.set().graph().heads_of(&state.applied).iter().map(RevisionId::to_string).collect();
     let at = if at.is_empty() { "base".to_string() } else { at.join(", ") };
     if applied == 0 {
-        output::status("Finished", format!("nothing to do; {} is at {at}", flags.db.db.display()));
+        output::status("Finished", format!("nothing to do; {} is at {at}", cx.show(&db).display()));
     } else {
-        output::status("Finished", format!("{applied} migration(s); {} is at {at}", flags.db.db.display()));
+        output::status("Finished", format!("{applied} migration(s); {} is at {at}", cx.show(&db).display()));
     }
     Ok(())
 }
@@ -128,15 +130,16 @@ pub fn upgrade(cx: &Context, flags: &UpgradeFlags) -> anyhow::Result<()> {
 pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
     let target = target(&m, &flags.target)?;
+    let db = cx.database(flags.db.db.as_deref())?;
     if flags.sql {
-        return print_script(&m, &flags.db.db, Direction::Down, target);
+        return print_script(cx, &m, &db, Direction::Down, target);
     }
-    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
+    let conn = retort::open_existing(&db).map_err(db_error)?;
     // The backup's path is shown before the first step, so it is on screen even if one fails.
     let options = DowngradeOptions { backup: !flags.no_backup };
     let (path, backup) = m.prepare_downgrade(&conn, target, options).map_err(db_error)?;
     if let Some(backup) = backup {
-        output::status("Backed up", format!("{} to {}", flags.db.db.display(), backup.display()));
+        output::status("Backed up", format!("{} to {}", cx.show(&db).display(), cx.show(&backup).display()));
     }
     let report = m.run(&conn, &path, Direction::Down, &mut step_line(&m)).map_err(db_error)?;
     let reverted = report.steps.iter().filter(|s| !s.skipped).count();
@@ -148,7 +151,8 @@ pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
 pub fn stamp(cx: &Context, flags: &StampFlags) -> anyhow::Result<()> {
     let m = migrator(cx)?;
     let target = target(&m, &flags.target)?;
-    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
+    let db = cx.database(flags.db.db.as_deref())?;
+    let conn = retort::open_existing(&db).map_err(db_error)?;
     let report = m.stamp(&conn, target).map_err(db_error)?;
     for rev in &report.removed {
         output::status("Unstamped", rev);

@@ -1,4 +1,5 @@
-//! Every `cargo xtask` command and flag, declared once with clap.
+//! Every command and flag of the CLI (`cargo retort`, or a project's alias), declared once with
+//! clap.
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Retort: Alembic-grade migrations for Rust on SQLite.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", version, about)]
+#[command(name = "cargo retort", version, about)]
 pub struct Flags {
     /// The migrations directory (default: `migrations/` at the workspace root).
     #[arg(long, global = true, value_name = "DIR")]
@@ -80,9 +81,10 @@ pub struct BenchFlags {
 /// The database a command works on.
 #[derive(Debug, Args)]
 pub struct DbFlags {
-    /// The SQLite database file.
+    /// The SQLite database file (default: `RETORT_DATABASE`, a `sqlite:` `DATABASE_URL`, or
+    /// `database` in the project's `metadata.retort` table).
     #[arg(long, value_name = "PATH")]
-    pub db: PathBuf,
+    pub db: Option<PathBuf>,
 }
 
 /// `upgrade`.

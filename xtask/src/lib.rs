@@ -1,8 +1,11 @@
-//! `retort_cli`: the `cargo xtask` commands as a library, so another workspace's xtask can call
-//! `retort_cli::main()` (or `retort_cli::run(args)`) in one line.
+//! `retort_cli`: the Retort command line as a library. Installed, it is `cargo retort <command>`
+//! (binary `cargo-retort`); a project's own xtask calls `retort_cli::main()` (or
+//! `retort_cli::run(args)`) in one line, and names itself with `command = "cargo xtask"` in its
+//! `[workspace.metadata.retort]` table so every hint says what the user types.
 
 mod authoring;
 mod bench;
+mod config;
 mod context;
 mod db;
 mod flags;
@@ -14,15 +17,22 @@ mod verify;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::config::Config;
 
 pub use context::Context;
 pub use flags::{Command, Flags};
 pub use output::Failure;
 
-/// Parses the process arguments and runs the command; exit codes per SPEC §9.
+/// Parses the process arguments and runs the command; exit codes per SPEC §9. Run as
+/// `cargo retort …`, cargo passes `retort` as the first argument: it is dropped.
 pub fn main() -> ExitCode {
-    run(std::env::args_os())
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "retort") {
+        args.remove(1);
+    }
+    run(args)
 }
 
 /// Parses `args` (the first one is the program name) and runs the command.
@@ -31,7 +41,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let flags = match Flags::try_parse_from(args) {
+    // Usage lines name the command as the project runs it (its configured `command`).
+    let name = std::env::current_dir()
+        .ok()
+        .and_then(|here| Config::find(&here, &retort_build::workspace_root(&here)).ok())
+        .and_then(|config| config.command)
+        .unwrap_or_else(|| retort_build::DEFAULT_COMMAND.to_string());
+    let parsed = Flags::command()
+        .bin_name(name)
+        .try_get_matches_from(args)
+        .and_then(|matches| Flags::from_arg_matches(&matches));
+    let flags = match parsed {
         Ok(flags) => flags,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };

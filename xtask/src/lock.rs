@@ -17,7 +17,7 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
     let loaded = cx.load(if flags.check { LockPolicy::Strict } else { LockPolicy::Lenient });
     let lock_path = cx.dir.join(LOCK_FILE);
     if flags.check {
-        output::diagnostics(&loaded.problems)?;
+        output::diagnostics(cx, &loaded.problems)?;
         output::status("Fresh", cx.show(&lock_path).display());
         return Ok(());
     }
@@ -29,7 +29,7 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
         .filter(|p| !matches!(p.kind, retort_build::ProblemKind::Drift { .. } | retort_build::ProblemKind::Unlocked(_)))
         .cloned()
         .collect();
-    output::diagnostics(&blocking)?;
+    output::diagnostics(cx, &blocking)?;
     let set = loaded.set.context("the migrations could not be read")?;
     let relock: BTreeSet<RevisionId> = flags
         .relock
@@ -69,7 +69,7 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
                 _ => false,
             })
             .collect();
-        output::diagnostics(&refused)?;
+        output::diagnostics(cx, &refused)?;
     }
     let lock = Lock::of(&set);
     let text = lock.render();

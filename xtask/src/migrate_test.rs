@@ -29,10 +29,10 @@ impl Tally {
         anstream::eprintln!("{RED}{:>12}{RED:#} {text}", "FAILED");
     }
 
-    fn problems(&mut self, check: &str, problems: &[Problem]) -> bool {
+    fn problems(&mut self, cx: &Context, check: &str, problems: &[Problem]) -> bool {
         let errors: Vec<&Problem> = problems.iter().filter(|p| p.is_error()).collect();
         for p in problems {
-            output::diagnostic(p);
+            output::diagnostic(cx, p);
         }
         if errors.is_empty() {
             self.pass(check, "ok");
@@ -48,7 +48,7 @@ impl Tally {
 pub fn lint(cx: &Context) -> anyhow::Result<()> {
     let set = cx.set()?;
     let problems = retort_build::lint::lint(&set);
-    output::diagnostics(&problems)?;
+    output::diagnostics(cx, &problems)?;
     output::status("Linted", format!("{} migrations, no findings", set.len()));
     Ok(())
 }
@@ -58,12 +58,12 @@ pub fn check(cx: &Context) -> anyhow::Result<()> {
     let mut verdicts: Vec<(&str, bool)> = Vec::new();
     let loaded = cx.load(LockPolicy::Strict);
     for p in &loaded.problems {
-        output::diagnostic(p);
+        output::diagnostic(cx, p);
     }
     verdicts.push(("lock fresh and directory valid", !loaded.problems.iter().any(Problem::is_error)));
     let lint = loaded.set.as_ref().map(retort_build::lint::lint);
     for p in lint.iter().flatten() {
-        output::diagnostic(p);
+        output::diagnostic(cx, p);
     }
     verdicts.push(("lint clean", lint.is_some_and(|l| l.is_empty())));
     verdicts.push(("single head", loaded.set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
@@ -89,14 +89,14 @@ pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
 /// `migrate-test` on the directory as `loaded` read it (strictly).
 fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow::Result<()> {
     let mut tally = Tally::default();
-    tally.problems("directory, graph and lock", &loaded.problems);
+    tally.problems(cx, "directory, graph and lock", &loaded.problems);
     let scripts = loaded.populate;
     let Some(set) = loaded.set else {
         // Without a valid graph nothing else can run; the problems above say why.
         return finish(tally);
     };
-    check_heads(&mut tally, &set, flags.allow_multiple_heads);
-    tally.problems("lint", &retort_build::lint::lint(&set));
+    check_heads(cx, &mut tally, &set, flags.allow_multiple_heads);
+    tally.problems(cx, "lint", &retort_build::lint::lint(&set));
     let options = Options {
         walks: flags.walks,
         seed: flags.seed,
@@ -170,16 +170,17 @@ impl Progress {
     }
 }
 
-fn check_heads(tally: &mut Tally, set: &MigrationSet, allow_multiple: bool) {
+fn check_heads(cx: &Context, tally: &mut Tally, set: &MigrationSet, allow_multiple: bool) {
     let heads = set.graph().heads();
     if heads.len() <= 1 || allow_multiple {
         tally.pass("heads", format!("{} head(s)", heads.len()));
     } else {
         let list: Vec<String> = heads.iter().map(ToString::to_string).collect();
         tally.fail(format!(
-            "heads: {} heads ({}); join them with `cargo xtask merge -m \"…\"`, or pass `--allow-multiple-heads`",
+            "heads: {} heads ({}); join them with `{}`, or pass `--allow-multiple-heads`",
             heads.len(),
-            list.join(", ")
+            list.join(", "),
+            cx.run("merge -m \"…\"")
         ));
     }
 }

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anstyle::{AnsiColor, Style};
 use retort_build::{Problem, Severity};
 
+use crate::context::Context;
+
 /// An error meaning "a check found a problem" (exit 1); any other error exits 2.
 #[derive(Debug)]
 pub struct Failure(pub String);
@@ -56,23 +58,23 @@ pub fn status(verb: &str, rest: impl fmt::Display) {
     anstream::eprintln!("{STATUS}{verb:>12}{STATUS:#} {rest}");
 }
 
-/// Prints `problem` in rustc's shape.
-pub fn diagnostic(problem: &Problem) {
+/// Prints `problem` in rustc's shape, its help naming commands as `cx` says the user runs them.
+pub fn diagnostic(cx: &Context, problem: &Problem) {
     let (word, style) = match problem.severity {
         Severity::Error => ("error", ERROR),
         Severity::Warning => ("warning", WARNING),
     };
     anstream::eprintln!("{style}{word}{style:#}: {}", problem.kind);
     anstream::eprintln!("  {BLUE}-->{BLUE:#} {}", problem.location);
-    if let Some(help) = problem.help_text() {
+    if let Some(help) = problem.help_text(&cx.command) {
         anstream::eprintln!("   {BLUE}={BLUE:#} help: {help}");
     }
 }
 
 /// Prints every problem, then returns a `Failure` if any is an error.
-pub fn diagnostics(problems: &[Problem]) -> anyhow::Result<()> {
+pub fn diagnostics(cx: &Context, problems: &[Problem]) -> anyhow::Result<()> {
     for p in problems {
-        diagnostic(p);
+        diagnostic(cx, p);
     }
     let errors = problems.iter().filter(|p| p.is_error()).count();
     if errors > 0 {

@@ -11,14 +11,15 @@ use crate::output::{self, Failure};
 /// `verify --db PATH`: checksums, the schema its recorded revisions build, and foreign keys.
 pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
     let migrator = Migrator::new(cx.set()?);
-    let live = retort::open_read_only(&flags.db).map_err(db_error)?;
+    let db = cx.database(flags.db.as_deref())?;
+    let live = retort::open_read_only(&db).map_err(db_error)?;
     let report = migrator.verify(&live).map_err(db_error)?;
     if report.findings.is_empty() {
         output::status(
             "Verified",
             format!(
                 "{}: {} recorded revisions, schema and checksums match, no foreign key violations",
-                flags.db.display(),
+                cx.show(&db).display(),
                 report.recorded.len()
             ),
         );
@@ -28,13 +29,14 @@ pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
         println!("{finding}");
     }
     let n = report.findings.len();
-    Err(Failure(format!("{} does not match its history: {n} difference(s)", flags.db.display())).into())
+    Err(Failure(format!("{} does not match its history: {n} difference(s)", cx.show(&db).display())).into())
 }
 
 /// `populate --db PATH [NAME…]`.
 pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
     let (set, scripts) = cx.set_and_scripts()?;
-    let conn = retort::open_existing(&flags.db.db).map_err(db_error)?;
+    let db = cx.database(flags.db.db.as_deref())?;
+    let conn = retort::open_existing(&db).map_err(db_error)?;
     let chosen: Vec<_> = if flags.names.is_empty() {
         scripts
     } else {
@@ -52,7 +54,10 @@ pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
         chosen
     };
     if chosen.is_empty() {
-        output::status("Finished", "no populate scripts in migrations/populate/");
+        output::status(
+            "Finished",
+            format!("no populate scripts in {}", cx.show(&cx.dir.join(retort_build::POPULATE_DIR)).display()),
+        );
         return Ok(());
     }
     let migrator = Migrator::new(set);
@@ -66,9 +71,9 @@ pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
         .collect();
     if !behind.is_empty() {
         return Err(Failure(format!(
-            "the database is behind: {}; run `cargo xtask upgrade --db {}` first",
+            "the database is behind: {}; run `{}` first",
             behind.join(", "),
-            flags.db.db.display()
+            cx.run(&format!("upgrade --db {}", crate::context::shell_word(&cx.show(&db).to_string_lossy())))
         ))
         .into());
     }

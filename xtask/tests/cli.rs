@@ -1,4 +1,4 @@
-//! The `cargo xtask` commands end to end: the built binary against scratch copies of the example
+//! The CLI's commands end to end: the built binary against scratch copies of the example
 //! migrations and scratch databases, outputs snapshot-tested, error paths included.
 
 mod common;

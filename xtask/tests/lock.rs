@@ -1,4 +1,4 @@
-//! `cargo xtask lock`: fresh check, an unlocked migration, drift and `--relock`.
+//! `lock`: fresh check, an unlocked migration, drift and `--relock`.
 
 mod common;
 
@@ -34,7 +34,10 @@ fn lock_check_lock_and_relock() {
     let refused = s.run(&["lock"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("checksum drift in locked migration 0123456789ab"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("cargo xtask lock --relock 0123456789ab"), "{}", refused.stderr);
+    // The hint repeats the `--migrations` the command was given, so pasting it locks this folder.
+    // (`[SCRATCH]` stands for the scratch folder in what a run printed.)
+    let hint = "`cargo retort --migrations [SCRATCH]/migrations lock --relock 0123456789ab`";
+    assert!(refused.stderr.contains(hint), "{}", refused.stderr);
     let relocked = s.run(&["lock", "--relock", "0123"]);
     assert_eq!(relocked.code, 0, "{relocked:?}");
     assert_eq!(s.run(&["lock", "--check"]).code, 0);

@@ -11,7 +11,9 @@ use common::{Fixture, rev, write};
 const BASE: &str = "CREATE TABLE base (\n    a INTEGER UNIQUE,\n    b TEXT,\n    c TEXT DEFAULT 'k'\n);";
 
 fn migrate_test(dir: &Path, extra: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    // Run from the folder holding the directory, as a user would: paths are shown from there.
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-retort"))
+        .current_dir(dir.parent().unwrap())
         .arg("--migrations")
         .arg(dir)
         .arg("migrate-test")
@@ -166,7 +168,7 @@ fn broken_directories_fail_with_revision_and_check() {
             ("c", &["a"], "", "CREATE TABLE x2 (x);", "DROP TABLE x2;"),
         ],
         None,
-        &["heads: 2 heads (b00000000000, c00000000000); join them with `cargo xtask merge"],
+        &["heads: 2 heads (b00000000000, c00000000000); join them with `cargo retort --migrations"],
     );
 }
 

@@ -13,7 +13,7 @@ use retort::{Migrator, Schema, Target};
 use rusqlite::Connection;
 
 fn upgrade_command(migrations: &Path, db: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-retort"));
     cmd.arg("--migrations").arg(migrations).arg("upgrade").arg("--db").arg(db).env("NO_COLOR", "1");
     cmd
 }

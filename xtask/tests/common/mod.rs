@@ -31,7 +31,7 @@ pub fn write_unlocked(dir: &Path, migrations: &[Fixture]) {
 
 /// Runs the built `xtask` binary with `--migrations DIR ARGS` from `cwd`.
 pub fn xtask(migrations: &Path, args: &[&str], cwd: &Path) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-retort"))
         .arg("--migrations")
         .arg(migrations)
         .args(args)
