@@ -56,6 +56,11 @@ impl Config {
         }
         Ok(read(&root.join("Cargo.toml"), Table::Workspace)?.unwrap_or_default())
     }
+
+    /// The command the project runs Retort with: the configured one, else `cargo retort`.
+    pub fn command(&self) -> String {
+        self.command.clone().unwrap_or_else(|| retort_build::DEFAULT_COMMAND.to_string())
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -67,15 +72,11 @@ enum Table {
 /// The `metadata.retort` table of `manifest`'s package or workspace section, if it has one.
 fn read(manifest: &Path, table: Table) -> anyhow::Result<Option<Config>> {
     let Ok(text) = std::fs::read_to_string(manifest) else { return Ok(None) };
-    let where_ = match table {
-        Table::Package => "[package.metadata.retort]",
-        Table::Workspace => "[workspace.metadata.retort]",
-    };
     let parsed: Manifest =
         toml::from_str(&text).with_context(|| format!("cannot read {} as TOML", manifest.display()))?;
-    let section = match table {
-        Table::Package => parsed.package,
-        Table::Workspace => parsed.workspace,
+    let (where_, section) = match table {
+        Table::Package => ("[package.metadata.retort]", parsed.package),
+        Table::Workspace => ("[workspace.metadata.retort]", parsed.workspace),
     };
     let Some(value) = section.and_then(|s| s.metadata).and_then(|m| m.retort) else { return Ok(None) };
     let mut config: Config = value.try_into().with_context(|| {

@@ -39,13 +39,13 @@ impl Context {
             let dir = std::path::absolute(given).context("cannot resolve --migrations")?;
             let root = retort_build::workspace_root(dir.parent().unwrap_or(&dir));
             let config = Config::find(&here, &root)?;
-            let command = format!("{} --migrations {}", base_command(&config), shell_word(&given.to_string_lossy()));
+            let command = format!("{} --migrations {}", config.command(), shell_word(&given.to_string_lossy()));
             return Context { root, dir, here, config, command }.existing();
         }
-        let root = workspace_root()?;
+        let root = workspace_root(&here)?;
         let config = Config::find(&here, &root)?;
         let dir = config.migrations.clone().unwrap_or_else(|| root.join("migrations"));
-        let command = base_command(&config);
+        let command = config.command();
         Context { root, dir, here, config, command }.existing()
     }
 
@@ -103,10 +103,9 @@ impl Context {
     }
 }
 
-/// The root of the Cargo project the current directory is in.
-pub fn workspace_root() -> anyhow::Result<PathBuf> {
-    let here = std::env::current_dir().context("cannot read the current directory")?;
-    let root = retort_build::workspace_root(&here);
+/// The root of the Cargo project `here` is in.
+fn workspace_root(here: &Path) -> anyhow::Result<PathBuf> {
+    let root = retort_build::workspace_root(here);
     if !root.join("Cargo.toml").is_file() {
         anyhow::bail!(
             "no Cargo.toml in {} or any folder above it; run the command inside a Cargo project, or pass `--migrations DIR`",
@@ -114,11 +113,6 @@ pub fn workspace_root() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(root)
-}
-
-/// The command the project runs Retort with: the configured one, else `cargo retort`.
-fn base_command(config: &Config) -> String {
-    config.command.clone().unwrap_or_else(|| retort_build::DEFAULT_COMMAND.to_string())
 }
 
 /// `word` as one shell word: quoted when it holds anything but plain path characters.

@@ -45,8 +45,8 @@ where
     let name = std::env::current_dir()
         .ok()
         .and_then(|here| Config::find(&here, &retort_build::workspace_root(&here)).ok())
-        .and_then(|config| config.command)
-        .unwrap_or_else(|| retort_build::DEFAULT_COMMAND.to_string());
+        .unwrap_or_default()
+        .command();
     let parsed = Flags::command()
         .bin_name(name)
         .try_get_matches_from(args)
