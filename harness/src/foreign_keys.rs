@@ -109,9 +109,8 @@ pub fn mismatches_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Mis
     }
     let mut out = Vec::new();
     for child in &children {
-        if table_exists(conn, child)? {
-            out.extend(mismatches_of(conn, child)?);
-        }
+        // A table that no longer exists has no keys.
+        out.extend(mismatches_of(conn, child)?);
     }
     Ok(out)
 }
@@ -131,7 +130,9 @@ pub fn mismatches(conn: &Connection) -> Result<Vec<Mismatch>> {
 
 fn mismatches_of(conn: &Connection, child: &str) -> Result<Vec<Mismatch>> {
     let mut stmt = conn
-        .prepare_cached("SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq")
+        .prepare_cached(
+            "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') ORDER BY id, seq",
+        )
         .map_err(fk_error)?;
     let rows: Vec<(i64, String, String, Option<String>)> = stmt
         .query_map([child], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
@@ -162,10 +163,9 @@ fn mismatches_of(conn: &Connection, child: &str) -> Result<Vec<Mismatch>> {
 
 /// Why a key of `arity` columns referring to `to` in `parent` cannot work, if it cannot.
 fn mismatch_reason(conn: &Connection, parent: &str, arity: usize, to: &[Option<&str>]) -> Result<Option<String>> {
-    if !table_exists(conn, parent)? {
+    let Some(pk) = primary_key(conn, parent)? else {
         return Ok(Some(format!("the parent table `{parent}` does not exist")));
-    }
-    let pk = primary_key(conn, parent)?;
+    };
     let wanted: BTreeSet<String> = if to.iter().all(Option::is_none) {
         if pk.is_empty() {
             return Ok(Some(format!("`{parent}` has no primary key for the key to refer to; name the parent columns")));
@@ -182,10 +182,18 @@ fn mismatch_reason(conn: &Connection, parent: &str, arity: usize, to: &[Option<&
     }))
 }
 
-fn primary_key(conn: &Connection, table: &str) -> Result<BTreeSet<String>> {
+/// The primary-key columns of `table` in `main` (lower-cased), or `None` when there is no such
+/// table. A view has columns but no primary key; only then is the catalog asked which it is.
+fn primary_key(conn: &Connection, table: &str) -> Result<Option<BTreeSet<String>>> {
     let mut stmt =
-        conn.prepare_cached("SELECT lower(name) FROM pragma_table_info(?1) WHERE pk > 0").map_err(fk_error)?;
-    stmt.query_map([table], |r| r.get(0)).and_then(Iterator::collect).map_err(fk_error)
+        conn.prepare_cached("SELECT lower(name), pk FROM pragma_table_info(?1, 'main')").map_err(fk_error)?;
+    let columns: Vec<(String, i64)> =
+        stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(fk_error)?;
+    let pk: BTreeSet<String> = columns.iter().filter(|(_, pk)| *pk > 0).map(|(name, _)| name.clone()).collect();
+    if columns.is_empty() || (pk.is_empty() && !table_exists(conn, table)?) {
+        return Ok(None);
+    }
+    Ok(Some(pk))
 }
 
 fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<BTreeSet<String>>> {
@@ -230,6 +238,13 @@ mod tests {
         assert!(
             not_unique[0].starts_with("c (x) -> p(a): the parent columns are not `p`'s primary key"),
             "{not_unique:?}"
+        );
+        assert_eq!(
+            check(
+                "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE VIEW v AS SELECT id FROM p; CREATE TABLE c (x REFERENCES v(id));"
+            ),
+            ["c (x) -> v(id): the parent table `v` does not exist"],
+            "a view is no parent table"
         );
         assert_eq!(
             check("CREATE TABLE p (a); CREATE TABLE c (x REFERENCES p);").len(),

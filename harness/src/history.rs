@@ -32,8 +32,8 @@ pub struct Applied {
 
 /// True when the history table exists.
 pub fn exists(conn: &Connection) -> Result<bool> {
-    conn.query_row("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1", [TABLE], |_| Ok(()))
-        .optional()
+    conn.prepare_cached("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1")
+        .and_then(|mut stmt| stmt.query_row([TABLE], |_| Ok(())).optional())
         .map(|row| row.is_some())
         .map_err(Error::sqlite("cannot read the schema"))
 }
@@ -61,14 +61,16 @@ pub fn read(conn: &Connection) -> Result<Vec<Applied>> {
         return Ok(Vec::new());
     }
     let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info(?1, 'main')")
+        .prepare_cached("SELECT name FROM pragma_table_info(?1, 'main')")
         .and_then(|mut stmt| stmt.query_map([TABLE], |r| r.get(0))?.collect())
         .map_err(Error::sqlite("cannot read the history table"))?;
     if COLUMNS.iter().any(|c| !columns.iter().any(|have| have == c)) {
         return Err(Error::HistoryShape { columns });
     }
     let mut stmt = conn
-        .prepare("SELECT rowid, revision, checksum, applied_at, duration_ms FROM main.retort_history ORDER BY applied_at, rowid")
+        .prepare_cached(
+            "SELECT rowid, revision, checksum, applied_at, duration_ms FROM main.retort_history ORDER BY applied_at, rowid",
+        )
         .map_err(Error::sqlite("cannot read the history table"))?;
     let raw: Vec<[Value; 5]> = stmt
         .query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
@@ -108,6 +110,15 @@ pub fn read(conn: &Connection) -> Result<Vec<Applied>> {
         return Err(Error::MalformedHistory(bad));
     }
     Ok(rows)
+}
+
+/// The revisions recorded, as written, in no particular order (the table must exist): a check
+/// of what is applied that costs one read of one column.
+#[cfg(feature = "harness")]
+pub fn recorded(conn: &Connection) -> Result<std::collections::BTreeSet<String>> {
+    conn.prepare_cached("SELECT revision FROM main.retort_history")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect())
+        .map_err(Error::sqlite("cannot read the history table"))
 }
 
 /// True when `rev` is recorded.

@@ -16,11 +16,16 @@ pub(super) struct Image {
     pages: Vec<Arc<[u8]>>,
 }
 
-/// A private in-memory database (SQLite's `memdb`, whose pages serialize without a copy).
+/// A private in-memory database (SQLite's `memdb`, whose pages serialize without a copy), opened
+/// with foreign-key enforcement off: the value every step pins (`settings`), so that a session
+/// has nothing to switch on its way in and out. The checks read keys with `PRAGMA
+/// foreign_key_check` and `foreign_key_list`, which do not depend on it.
 pub(super) fn memory() -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI;
-    Connection::open_with_flags("file:retort-roundtrip?vfs=memdb", flags)
-        .map_err(Error::sqlite("cannot open an in-memory database"))
+    let conn = Connection::open_with_flags("file:retort-roundtrip?vfs=memdb", flags)
+        .map_err(Error::sqlite("cannot open an in-memory database"))?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(Error::sqlite("cannot open an in-memory database"))?;
+    Ok(conn)
 }
 
 impl Image {

@@ -33,7 +33,8 @@ impl Migrator {
     }
 
     fn session_pinned<'c>(&'c self, conn: &'c Connection, settings: Settings) -> Result<Session<'c>> {
-        let untracked = !history::exists(conn)? && history::has_user_objects(conn)?;
+        let tracked = history::exists(conn)?;
+        let untracked = !tracked && history::has_user_objects(conn)?;
         Ok(Session {
             untracked,
             migrator: self,
@@ -41,7 +42,9 @@ impl Migrator {
             watch: Watch::install(conn),
             settings,
             settings_dirty: std::cell::Cell::new(false),
-            history_ready: false,
+            // A history table present at the start stays: the authorizer refuses migration SQL
+            // that would drop or alter it.
+            history_ready: tracked,
             closed: false,
         })
     }
@@ -179,6 +182,7 @@ pub struct Session<'c> {
     settings_dirty: std::cell::Cell<bool>,
     /// The database had tables but no history table when the session began.
     untracked: bool,
+    /// The history table is known to exist (it did when the session began, or an up made it).
     history_ready: bool,
     closed: bool,
 }

@@ -262,31 +262,28 @@ fn entry_key(kind: &str, name: &str) -> String {
 /// bound), without SQLite's own and the history table (its name bound from `history`).
 fn schema_rows(conn: &Connection, some: Option<(&[i64], i64)>) -> Result<Vec<Row>> {
     let ctx = || Error::sqlite("cannot read the schema (sqlite_schema)");
-    const ALL: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
-                       WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1";
-    // Two rowid lookups, not a scan.
+    const ALL: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema";
+    // Rowid lookups and one rowid range, not a scan.
     const SOME: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
-                        WHERE rowid IN (SELECT value FROM json_each(?1)) \
-                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?3 \
-                        UNION ALL \
-                        SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
-                        WHERE rowid > ?2 AND rowid NOT IN (SELECT value FROM json_each(?1)) \
-                        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?3";
+                        WHERE rowid > ?2 OR rowid IN (SELECT value FROM json_each(?1))";
     let text = |row: &rusqlite::Row<'_>, i: usize| -> String {
         row.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten()).unwrap_or("").to_string()
     };
     let map = |row: &rusqlite::Row<'_>| {
         Ok(Row { rowid: row.get(0)?, kind: text(row, 1), name: text(row, 2), table: text(row, 3), sql: text(row, 4) })
     };
-    match some {
-        None => conn.prepare_cached(ALL).and_then(|mut s| s.query_map([history::TABLE], map)?.collect()),
+    let rows: Vec<Row> = match some {
+        None => conn.prepare_cached(ALL).and_then(|mut s| s.query_map([], map)?.collect()),
         Some((rowids, above)) => {
             let list = format!("[{}]", rowids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
-            conn.prepare_cached(SOME)
-                .and_then(|mut s| s.query_map(rusqlite::params![list, above, history::TABLE], map)?.collect())
+            conn.prepare_cached(SOME).and_then(|mut s| s.query_map(rusqlite::params![list, above], map)?.collect())
         }
     }
-    .map_err(ctx())
+    .map_err(ctx())?;
+    // SQLite's own objects (`sqlite_autoindex_…`, `sqlite_sequence`, `sqlite_stat1`) and the
+    // history table are not part of the schema.
+    let own = |name: &str| name.get(..7).is_some_and(|start| start.eq_ignore_ascii_case("sqlite_"));
+    Ok(rows.into_iter().filter(|r| !own(&r.name) && r.name != history::TABLE).collect())
 }
 
 /// The objects one `sqlite_schema` row stands for (a table brings its auto-indexes), and whether
