@@ -20,6 +20,8 @@ pub mod snapshot;
 #[cfg(feature = "harness")]
 pub mod synth;
 mod target;
+#[cfg(feature = "harness")]
+pub mod testing;
 mod verify;
 pub mod watch;
 
@@ -31,6 +33,7 @@ pub use history::Applied;
 pub use migrator::{Direction, DowngradeOptions, Migrator, Report, Session, StampReport, State, Step};
 pub use open::{disable_allocation_statistics, open, open_existing, open_read_only};
 pub use retort_build;
+pub use rusqlite;
 pub use snapshot::{Change, Schema, SchemaCache};
 pub use target::{Target, TargetError};
 pub use verify::{HistoryProblem, VerifyFinding, VerifyReport};

@@ -7,6 +7,8 @@
 //! migrations = "db/migrations"   # default: migrations/ at the project root
 //! database = "app.db"            # when neither --db, RETORT_DATABASE nor DATABASE_URL is set
 //! command = "cargo xtask"        # how this project runs Retort, for hints (default: cargo retort)
+//! # the test asserting the schema snapshots (default: found, see `snapshots.rs`)
+//! snapshots = { package = "my-app", test = "schema_snapshots" }
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -24,9 +26,21 @@ pub struct Config {
     pub database: Option<PathBuf>,
     /// How the project runs Retort (`cargo retort`, `cargo xtask`, …).
     pub command: Option<String>,
+    /// The test that asserts the schema snapshots (`retort::assert_schema_snapshots!`).
+    pub snapshots: Option<SnapshotTest>,
     /// The manifest the table was read from (absent when there is none).
     #[serde(skip)]
     pub manifest: Option<PathBuf>,
+}
+
+/// A package's integration test, as `cargo test --package P --test T` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotTest {
+    /// The package.
+    pub package: String,
+    /// The test target (the file name under `tests/` without `.rs`).
+    pub test: String,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +95,7 @@ fn read(manifest: &Path, table: Table) -> anyhow::Result<Option<Config>> {
     let Some(value) = section.and_then(|s| s.metadata).and_then(|m| m.retort) else { return Ok(None) };
     let mut config: Config = value.try_into().with_context(|| {
         format!(
-            "{where_} in {} is not valid: it takes `migrations`, `database` (paths relative to that file) and `command`",
+            "{where_} in {} is not valid: it takes `migrations`, `database` (paths relative to that file), `command` and `snapshots = {{ package = \"…\", test = \"…\" }}`",
             manifest.display()
         )
     })?;

@@ -32,6 +32,11 @@ impl Context {
     /// Finds the project from the current directory; `migrations` (as the user typed it, relative
     /// to the current directory) overrides the configured directory.
     pub fn new(migrations: Option<&Path>) -> anyhow::Result<Context> {
+        Context::locate(migrations)?.existing()
+    }
+
+    /// As `new`, for a migrations directory that may not exist yet (`init`).
+    pub fn locate(migrations: Option<&Path>) -> anyhow::Result<Context> {
         let here = std::env::current_dir().context("cannot read the current directory")?;
         if let Some(given) = migrations {
             // An explicit directory needs no project: paths are shown relative to where the user
@@ -40,13 +45,13 @@ impl Context {
             let root = retort_build::workspace_root(dir.parent().unwrap_or(&dir));
             let config = Config::find(&here, &root)?;
             let command = format!("{} --migrations {}", config.command(), shell_word(&given.to_string_lossy()));
-            return Context { root, dir, here, config, command }.existing();
+            return Ok(Context { root, dir, here, config, command });
         }
         let root = workspace_root(&here)?;
         let config = Config::find(&here, &root)?;
         let dir = config.migrations.clone().unwrap_or_else(|| root.join("migrations"));
         let command = config.command();
-        Context { root, dir, here, config, command }.existing()
+        Ok(Context { root, dir, here, config, command })
     }
 
     /// Refuses a migrations directory that does not exist (a usage error, exit 2).

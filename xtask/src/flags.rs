@@ -23,6 +23,9 @@ pub enum Command {
     /// Prove every migration: lock and graph checks, lint, up/down/up round trips with schema
     /// snapshots, random walks, populate idempotency, head to base.
     MigrateTest(MigrateTestFlags),
+    /// Set this package up: the migrations directory with an empty lock, `.gitignore` lines, and
+    /// the Cargo.toml, build.rs, src/lib.rs and snapshot-test snippets (written with --write).
+    Init(InitFlags),
     /// Run the static lint: header completeness, data and destructive changes, `Tables affected`.
     Lint,
     /// Create a new migration revising the current head.
@@ -55,6 +58,15 @@ pub enum Command {
     Stamp(StampFlags),
     /// Benchmark Retort against plain rusqlite on generated migration chains (release build).
     Bench(BenchFlags),
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitFlags {
+    /// Write the snippets into the package (only what is missing; nothing is overwritten)
+    /// instead of printing them.
+    #[arg(long)]
+    pub write: bool,
 }
 
 /// `bench`.
@@ -128,8 +140,7 @@ pub struct StampFlags {
     pub target: String,
 }
 
-/// The walks `migrate-test` runs unless told otherwise.
-pub const DEFAULT_WALKS: u32 = 32;
+pub use retort::harness::DEFAULT_WALKS;
 
 /// `migrate-test`.
 #[derive(Debug, Args, Clone)]

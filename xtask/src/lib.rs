@@ -10,9 +10,11 @@ mod context;
 mod db;
 mod flags;
 mod graph_cmds;
+mod init;
 mod lock;
 mod migrate_test;
 mod output;
+mod snapshots;
 mod verify;
 
 use std::process::ExitCode;
@@ -63,28 +65,28 @@ where
 }
 
 fn dispatch(flags: Flags) -> anyhow::Result<()> {
-    if let Command::Bench(f) = &flags.command {
-        // The benchmark generates its own migrations and needs no workspace.
-        return bench::run(f);
-    }
-    let cx = Context::new(flags.migrations.as_deref())?;
+    let migrations = flags.migrations;
+    // Every command but `bench` (which generates its own migrations) and `init` (which creates
+    // the directory) works on an existing migrations directory.
+    let cx = || Context::new(migrations.as_deref());
     match flags.command {
-        Command::MigrateTest(f) => migrate_test::run(&cx, &f),
-        Command::Lint => migrate_test::lint(&cx),
-        Command::Revision(f) => authoring::revision(&cx, &f),
-        Command::Merge(f) => authoring::merge(&cx, &f),
-        Command::Verify(f) => verify::verify(&cx, &f),
-        Command::Populate(f) => verify::populate(&cx, &f),
-        Command::Check => migrate_test::check(&cx),
-        Command::Lock(f) => lock::run(&cx, &f),
-        Command::Heads => graph_cmds::heads(&cx),
-        Command::Branches => graph_cmds::branches(&cx),
-        Command::History(f) => graph_cmds::history(&cx, &f),
-        Command::Show(f) => graph_cmds::show(&cx, &f),
-        Command::Current(f) => db::current(&cx, &f),
-        Command::Upgrade(f) => db::upgrade(&cx, &f),
-        Command::Downgrade(f) => db::downgrade(&cx, &f),
-        Command::Stamp(f) => db::stamp(&cx, &f),
-        Command::Bench(_) => unreachable!("handled above"),
+        Command::Bench(f) => bench::run(&f),
+        Command::Init(f) => init::run(&Context::locate(migrations.as_deref())?, &f),
+        Command::MigrateTest(f) => migrate_test::run(&cx()?, &f),
+        Command::Lint => migrate_test::lint(&cx()?),
+        Command::Revision(f) => authoring::revision(&cx()?, &f),
+        Command::Merge(f) => authoring::merge(&cx()?, &f),
+        Command::Verify(f) => verify::verify(&cx()?, &f),
+        Command::Populate(f) => verify::populate(&cx()?, &f),
+        Command::Check => migrate_test::check(&cx()?),
+        Command::Lock(f) => lock::run(&cx()?, &f),
+        Command::Heads => graph_cmds::heads(&cx()?),
+        Command::Branches => graph_cmds::branches(&cx()?),
+        Command::History(f) => graph_cmds::history(&cx()?, &f),
+        Command::Show(f) => graph_cmds::show(&cx()?, &f),
+        Command::Current(f) => db::current(&cx()?, &f),
+        Command::Upgrade(f) => db::upgrade(&cx()?, &f),
+        Command::Downgrade(f) => db::downgrade(&cx()?, &f),
+        Command::Stamp(f) => db::stamp(&cx()?, &f),
     }
 }

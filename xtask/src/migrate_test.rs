@@ -191,38 +191,12 @@ fn print_finding(finding: &Finding) {
     anstream::eprintln!("{RED}{:>12}{RED:#} {lines}", "FAILED");
 }
 
-/// Step 4's snapshots live in the consumer crate's insta test (so `cargo insta review` works);
-/// for the workspace's own migrations it is run here too.
+/// Step 4: the project's schema snapshot test (`snapshots.rs`).
 fn snapshots(tally: &mut Tally, cx: &Context) {
-    if cx.dir != cx.root.join("migrations") || !cx.root.join("tests/tests/schema_snapshots.rs").exists() {
-        output::status(
-            "Note",
-            "schema snapshots are asserted by a consumer crate's insta test; none is set up for this directory",
-        );
-        return;
-    }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let result = std::process::Command::new(cargo)
-        .args(["test", "--quiet", "--package", "retort-example", "--test", "schema_snapshots"])
-        .current_dir(&cx.root)
-        .output();
-    match result {
-        Ok(out) if out.status.success() => {
-            tally.pass("schema snapshots", "every `schema@<revision>` and `schema@head` matches")
-        }
-        Ok(out) => {
-            let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-            let excerpt: Vec<&str> = text
-                .lines()
-                .filter(|l| l.contains("Snapshot") || l.starts_with('-') || l.starts_with('+') || l.contains("│"))
-                .take(60)
-                .collect();
-            tally.fail(format!(
-                "schema snapshots differ; review with `cargo insta review` (or accept all with `INSTA_UPDATE=always cargo test -p retort-example --test schema_snapshots`)\n{}",
-                excerpt.join("\n")
-            ));
-        }
-        Err(e) => tally.fail(format!("schema snapshots: cannot run cargo: {e}")),
+    match crate::snapshots::check(cx) {
+        crate::snapshots::Verdict::Passed(subject) => tally.pass("schema snapshots", subject),
+        crate::snapshots::Verdict::Failed(text) => tally.fail(text),
+        crate::snapshots::Verdict::Skipped(text) => output::status("Note", text),
     }
 }
 

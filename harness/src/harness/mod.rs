@@ -20,7 +20,11 @@ use retort_build::{MigrationSet, RevisionId};
 
 use crate::migrator::Direction;
 
-/// What to run.
+/// How many random walks `migrate-test` makes unless told otherwise.
+pub const DEFAULT_WALKS: u32 = 32;
+
+/// What to run. The default is `migrate-test`'s: [`DEFAULT_WALKS`] walks from a random seed, no
+/// populate scripts, proven re-ups skipped, two threads where they pay.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Number of random walks (0 skips them).
@@ -34,6 +38,18 @@ pub struct Options {
     pub check_proofs: bool,
     /// How many threads the round trip's down pass and the walks may use.
     pub threads: Threads,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            walks: DEFAULT_WALKS,
+            seed: None,
+            populate: Vec::new(),
+            check_proofs: false,
+            threads: Threads::default(),
+        }
+    }
 }
 
 /// How many threads the harness may use: with two, the lower two thirds of the round trip's
