@@ -20,6 +20,34 @@ pub const GENERATED_FILE: &str = "retort_migrations.rs";
 pub struct Embed {
     dir: PathBuf,
     command: String,
+    unfinished: Unfinished,
+}
+
+/// What the build does with a migration that is not finished: not in the lock (or the lock is
+/// out of order), or still holding a placeholder of the template `revision` wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unfinished {
+    /// Fails a release build (`PROFILE=release`) and any build under CI (`CI` set and not
+    /// `false` or `0`); warns otherwise, so a migration can be written and tried in between.
+    #[default]
+    FailInReleaseOrCi,
+    /// Always fails the build.
+    Fail,
+    /// Only warns.
+    Warn,
+}
+
+impl Unfinished {
+    /// Whether this build fails on unfinished migrations, given the build's environment.
+    fn fails(self, profile: Option<&str>, ci: Option<&str>) -> bool {
+        match self {
+            Unfinished::Fail => true,
+            Unfinished::Warn => false,
+            Unfinished::FailInReleaseOrCi => {
+                profile == Some("release") || ci.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+            }
+        }
+    }
 }
 
 /// What a successful run produced.
@@ -45,7 +73,17 @@ pub struct EmbedFailure {
 impl Embed {
     /// `dir` is relative to the crate's manifest directory (or absolute).
     pub fn new(dir: impl Into<PathBuf>) -> Embed {
-        Embed { dir: dir.into(), command: crate::problem::DEFAULT_COMMAND.to_string() }
+        Embed {
+            dir: dir.into(),
+            command: crate::problem::DEFAULT_COMMAND.to_string(),
+            unfinished: Unfinished::default(),
+        }
+    }
+
+    /// What to do with unfinished migrations (default: fail in release builds and under CI).
+    pub fn unfinished(mut self, unfinished: Unfinished) -> Embed {
+        self.unfinished = unfinished;
+        self
     }
 
     /// How the project runs Retort (default `cargo retort`): the help of a failed build names
@@ -56,12 +94,25 @@ impl Embed {
         self
     }
 
-    /// Checks the directory and generates the embedding code; `manifest_dir` anchors the relative
-    /// directory, `root` is what shown paths are relative to.
+    /// `check_with` with unfinished migrations failing or not as `Unfinished` says for this build
+    /// (the build script's `PROFILE` and `CI`).
     pub fn check(&self, manifest_dir: &Path, root: &Path) -> Result<Embedded, EmbedFailure> {
+        let profile = std::env::var("PROFILE").ok();
+        let ci = std::env::var("CI").ok();
+        self.check_with(manifest_dir, root, self.unfinished.fails(profile.as_deref(), ci.as_deref()))
+    }
+
+    /// Checks the directory and generates the embedding code; `manifest_dir` anchors the relative
+    /// directory, `root` is what shown paths are relative to; `strict` makes unfinished
+    /// migrations errors rather than warnings.
+    pub fn check_with(&self, manifest_dir: &Path, root: &Path, strict: bool) -> Result<Embedded, EmbedFailure> {
         let dir = manifest_dir.join(&self.dir);
         let dir = dir.canonicalize().unwrap_or(dir);
-        let loaded: Loaded = load(&dir, root, crate::lock::LockPolicy::Lenient);
+        let policy = if strict { crate::lock::LockPolicy::Strict } else { crate::lock::LockPolicy::Lenient };
+        let mut loaded: Loaded = load(&dir, root, policy);
+        let placeholders = loaded.set.iter().flat_map(|set| set.in_order().flat_map(crate::lint::placeholders));
+        let placeholders: Vec<Problem> = placeholders.map(|p| if strict { p } else { p.into_warning() }).collect();
+        loaded.problems.extend(placeholders);
         let inputs = loaded.inputs.clone();
         let failed = loaded.errors().next().is_some();
         match loaded.set {
@@ -90,6 +141,9 @@ impl Embed {
         for input in inputs {
             let _ = writeln!(stdout, "cargo::rerun-if-changed={}", input.display());
         }
+        // Whether unfinished migrations fail depends on it (`PROFILE` has a build directory of
+        // its own).
+        let _ = writeln!(stdout, "cargo::rerun-if-env-changed=CI");
         for problem in problems {
             let directive = if problem.is_error() { "error" } else { "warning" };
             let _ = writeln!(stdout, "cargo::{directive}={}", problem.one_line_with(&self.command));
@@ -132,4 +186,23 @@ pub fn generate(set: &MigrationSet, dir: &Path, root: &Path) -> String {
     }
     out.push_str("])\n");
     out
+}
+
+#[cfg(test)]
+mod unfinished_tests {
+    use super::Unfinished;
+
+    #[test]
+    fn unfinished_migrations_fail_release_and_ci_builds_only() {
+        let auto = Unfinished::FailInReleaseOrCi;
+        assert!(!auto.fails(Some("debug"), None));
+        assert!(auto.fails(Some("release"), None));
+        assert!(auto.fails(Some("debug"), Some("true")));
+        assert!(auto.fails(Some("debug"), Some("1")));
+        assert!(!auto.fails(Some("debug"), Some("false")));
+        assert!(!auto.fails(Some("debug"), Some("0")));
+        assert!(!auto.fails(Some("debug"), Some("")));
+        assert!(Unfinished::Fail.fails(Some("debug"), None));
+        assert!(!Unfinished::Warn.fails(Some("release"), Some("true")));
+    }
 }

@@ -31,7 +31,7 @@ pub const HISTORY_TABLE: &str = "retort_history";
 
 pub use checksum::{checksum, sha256_text};
 pub use dir::{Loaded, POPULATE_DIR, load};
-pub use embed::{Embed, EmbedFailure, Embedded, GENERATED_FILE, generate};
+pub use embed::{Embed, EmbedFailure, Embedded, GENERATED_FILE, Unfinished, generate};
 pub use graph::{Graph, ResolveError};
 pub use key::Key;
 pub use lock::{LOCK_FILE, Lock, LockEntry, LockPolicy, LockStatus, Salvage, has_conflict_markers};

@@ -186,6 +186,38 @@ pub fn lint(set: &MigrationSet) -> Vec<Problem> {
     set.in_order().flat_map(lint_migration).collect()
 }
 
+/// The template placeholders `revision` wrote that are still in `m` (errors): a `Tables
+/// affected` entry, or an `up` or `down` section as the template left it.
+pub fn placeholders(m: &Migration) -> Vec<Problem> {
+    let finding = |line: usize, message: &str, help: &str| {
+        Problem::error(&m.file, line, ProblemKind::Lint(message.to_string())).with_help(help)
+    };
+    let mut out = Vec::new();
+    for entry in &m.tables_affected {
+        if entry.table == PLACEHOLDER_TABLE || entry.change == PLACEHOLDER_CHANGE || entry.table.is_empty() {
+            out.push(finding(
+                entry.line,
+                "`Tables affected` still holds the template placeholder",
+                "name each table the migration changes and what happens to it: `- user: add column signature_image`",
+            ));
+        }
+    }
+    let unwritten = [
+        (Some(&m.up), crate::template::PLACEHOLDER_UP, "up"),
+        (m.down.as_ref(), crate::template::PLACEHOLDER_DOWN, "down"),
+    ];
+    for (section, template, name) in unwritten {
+        if let Some(section) = section.filter(|s| s.sql.trim() == template.trim()) {
+            out.push(finding(
+                section.line,
+                &format!("the `{name}` section is still the template's `SELECT 1;`"),
+                "write the schema change (and, in `down`, exactly its undoing) in place of the template text",
+            ));
+        }
+    }
+    out
+}
+
 /// Lints one migration: data changes and destructive changes in `up` need a waiver, `Tables
 /// affected` must match what `up` touches, and no template placeholder may remain.
 pub fn lint_migration(m: &Migration) -> Vec<Problem> {
@@ -193,15 +225,7 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
     let finding = |line: usize, message: String, help: &str| {
         Problem::error(&m.file, line, ProblemKind::Lint(message)).with_help(help)
     };
-    for entry in &m.tables_affected {
-        if entry.table == PLACEHOLDER_TABLE || entry.change == PLACEHOLDER_CHANGE || entry.table.is_empty() {
-            out.push(finding(
-                entry.line,
-                "`Tables affected` still holds the template placeholder".into(),
-                "name each table the migration changes and what happens to it: `- user: add column signature_image`",
-            ));
-        }
-    }
+    out.extend(placeholders(m));
     for section in std::iter::once(&m.up).chain(m.down.as_ref()) {
         let mut lines = LineIndex::new(&section.sql);
         for s in split_statements(&section.sql) {
@@ -303,4 +327,28 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::migration::{Migration, parse};
+    use crate::revision::RevisionId;
+
+    #[test]
+    fn the_unfilled_template_is_three_placeholders_and_a_filled_one_none() {
+        let rev = RevisionId::parse("0123456789ab").unwrap();
+        let text = crate::template::revision(&Migration::new(rev, "add nickname", Vec::new(), "2026-01-01T00:00:00Z"));
+        let m = parse(Path::new("0123456789ab_add_nickname.sql"), text.as_bytes()).unwrap();
+        let found: Vec<String> = super::placeholders(&m).iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[1].contains("the `up` section is still the template's `SELECT 1;`"), "{found:#?}");
+        let filled = text
+            .replace("<table>: <what changes>", "user: add column nickname")
+            .replace(crate::template::PLACEHOLDER_UP, "ALTER TABLE user ADD COLUMN nickname TEXT;")
+            .replace(crate::template::PLACEHOLDER_DOWN, "ALTER TABLE user DROP COLUMN nickname;");
+        let m = parse(Path::new("0123456789ab_add_nickname.sql"), filled.as_bytes()).unwrap();
+        assert!(super::placeholders(&m).is_empty());
+    }
 }

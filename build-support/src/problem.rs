@@ -280,6 +280,11 @@ impl Problem {
         Problem { severity: Severity::Warning, location: Location::new(file, line), kind, help: None }
     }
 
+    /// The same problem as a warning.
+    pub fn into_warning(self) -> Problem {
+        Problem { severity: Severity::Warning, ..self }
+    }
+
     /// Replaces the default help.
     pub fn with_help(mut self, help: impl Into<String>) -> Problem {
         self.help = Some(help.into());

@@ -9,14 +9,21 @@ pub const PLACEHOLDER_TABLE: &str = "<table>";
 /// The change of that entry, refused the same way (see `PLACEHOLDER_TABLE`).
 pub const PLACEHOLDER_CHANGE: &str = "<what changes>";
 
+/// The `up` section of a new migration until its author writes one.
+pub const PLACEHOLDER_UP: &str =
+    "-- Write the schema change here, e.g. ALTER TABLE \"user\" ADD COLUMN nickname TEXT;\nSELECT 1;";
+/// The `down` section of a new migration until its author writes one.
+pub const PLACEHOLDER_DOWN: &str =
+    "-- Undo exactly what `up` did, e.g. ALTER TABLE \"user\" DROP COLUMN nickname;\nSELECT 1;";
+
 /// The text of a new schema migration with `header`'s header (`Migration::new`, plus any
 /// `Depends On` and labels): placeholders for `Tables affected`, the schema-only note, and
 /// `up`/`down` sections that say what goes in them and run as they are.
 pub fn revision(header: &Migration) -> String {
-    let m = header.clone().affecting(PLACEHOLDER_TABLE, PLACEHOLDER_CHANGE).with_sql(
-        "-- Write the schema change here, e.g. ALTER TABLE \"user\" ADD COLUMN nickname TEXT;\nSELECT 1;",
-        Some("-- Undo exactly what `up` did, e.g. ALTER TABLE \"user\" DROP COLUMN nickname;\nSELECT 1;"),
-    );
+    let m = header
+        .clone()
+        .affecting(PLACEHOLDER_TABLE, PLACEHOLDER_CHANGE)
+        .with_sql(PLACEHOLDER_UP, Some(PLACEHOLDER_DOWN));
     render_with_note(
         &m,
         &[

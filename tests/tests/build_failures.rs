@@ -87,10 +87,21 @@ impl Scratch {
         std::fs::write(&path, f(&text)).unwrap();
     }
 
-    /// Runs `cargo build`; returns success and the combined output.
+    /// Runs `cargo build` as a developer would (not under CI); returns success and the combined
+    /// output.
     fn build(&self) -> (bool, String) {
+        self.build_with(&[])
+    }
+
+    /// Runs `cargo build` with `env` set (and `CI` unset unless `env` sets it).
+    fn build_with(&self, env: &[(&str, &str)]) -> (bool, String) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
+        let mut cmd = Command::new(cargo);
+        cmd.env_remove("CI");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd
             .arg("build")
             .current_dir(self.dir.path())
             .env("CARGO_TARGET_DIR", workspace().join("target/scratch-builds"))
@@ -195,6 +206,23 @@ fn build_script_contract() {
             "warning: scratch@0.0.0: migrations/{new_rev}_add_nickname.sql: migration {new_rev} is not in the lock file"
         )],
     );
+
+    // Under CI it fails the build instead, with the fix.
+    let (ok, out) = s.build_with(&[("CI", "true")]);
+    assert!(!ok, "an unlocked migration fails a CI build:\n{out}");
+    assert_contains(&out, &[&format!("migration {new_rev} is not in the lock file"), "run `cargo xtask lock`"]);
+
+    // The template's placeholders warn, and fail under CI.
+    let path = s.migrations().join(format!("{new_rev}_add_nickname.sql"));
+    let written = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, written.replace("- user: add column nickname", "- <table>: <what changes>")).unwrap();
+    let (ok, out) = s.build();
+    assert!(ok, "a placeholder only warns outside CI:\n{out}");
+    assert_contains(&out, &["warning: scratch@0.0.0:", "`Tables affected` still holds the template placeholder"]);
+    let (ok, out) = s.build_with(&[("CI", "true")]);
+    assert!(!ok, "a placeholder fails a CI build:\n{out}");
+    assert_contains(&out, &["`Tables affected` still holds the template placeholder"]);
+    std::fs::write(&path, written).unwrap();
 
     // A duplicate revision fails, naming both files.
     let copy = s.migrations().join(format!("{new_rev}_copy.sql"));
