@@ -186,18 +186,21 @@ pub fn lint(set: &MigrationSet) -> Vec<Problem> {
     set.in_order().flat_map(lint_migration).collect()
 }
 
+/// A lint finding in `m` at `line`, with its fix.
+fn finding(m: &Migration, line: usize, message: String, help: &str) -> Problem {
+    Problem::error(&m.file, line, ProblemKind::Lint(message)).with_help(help)
+}
+
 /// The template placeholders `revision` wrote that are still in `m` (errors): a `Tables
 /// affected` entry, or an `up` or `down` section as the template left it.
 pub fn placeholders(m: &Migration) -> Vec<Problem> {
-    let finding = |line: usize, message: &str, help: &str| {
-        Problem::error(&m.file, line, ProblemKind::Lint(message.to_string())).with_help(help)
-    };
     let mut out = Vec::new();
     for entry in &m.tables_affected {
         if entry.table == PLACEHOLDER_TABLE || entry.change == PLACEHOLDER_CHANGE || entry.table.is_empty() {
             out.push(finding(
+                m,
                 entry.line,
-                "`Tables affected` still holds the template placeholder",
+                "`Tables affected` still holds the template placeholder".to_string(),
                 "name each table the migration changes and what happens to it: `- user: add column signature_image`",
             ));
         }
@@ -209,8 +212,9 @@ pub fn placeholders(m: &Migration) -> Vec<Problem> {
     for (section, template, name) in unwritten {
         if let Some(section) = section.filter(|s| s.sql.trim() == template.trim()) {
             out.push(finding(
+                m,
                 section.line,
-                &format!("the `{name}` section is still the template's `SELECT 1;`"),
+                format!("the `{name}` section is still the template's `SELECT 1;`"),
                 "write the schema change (and, in `down`, exactly its undoing) in place of the template text",
             ));
         }
@@ -222,9 +226,8 @@ pub fn placeholders(m: &Migration) -> Vec<Problem> {
 /// affected` must match what `up` touches, and no template placeholder may remain.
 pub fn lint_migration(m: &Migration) -> Vec<Problem> {
     let mut out = Vec::new();
-    let finding = |line: usize, message: String, help: &str| {
-        Problem::error(&m.file, line, ProblemKind::Lint(message)).with_help(help)
-    };
+    // Every finding below is about `m`.
+    let finding = |line: usize, message: String, help: &str| finding(m, line, message, help);
     out.extend(placeholders(m));
     for section in std::iter::once(&m.up).chain(m.down.as_ref()) {
         let mut lines = LineIndex::new(&section.sql);

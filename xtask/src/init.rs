@@ -87,11 +87,7 @@ pub fn run(cx: &Context, flags: &InitFlags) -> anyhow::Result<()> {
     if missing.is_empty() {
         output::status("Kept", format!("{shown_manifest} (it has Retort's dependencies)"));
     } else if flags.write {
-        let mut text = manifest_text.clone();
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&format!("\n{}", missing.join("\n")));
+        let text = appended(&manifest_text, &format!("\n{}", missing.join("\n")));
         toml::from_str::<toml::Table>(&text).with_context(|| {
             format!("adding Retort's dependencies would make {shown_manifest} invalid; add them by hand")
         })?;
@@ -106,11 +102,7 @@ pub fn run(cx: &Context, flags: &InitFlags) -> anyhow::Result<()> {
     if lib_text.contains("retort_migrations.rs") {
         output::status("Kept", format!("{} (it embeds the migrations)", cx.show(&lib).display()));
     } else if flags.write {
-        let mut text = lib_text.clone();
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(lib_rs);
+        let text = appended(&lib_text, lib_rs);
         std::fs::create_dir_all(package.join("src")).context("cannot create src/")?;
         std::fs::write(&lib, text).with_context(|| format!("cannot write {}", cx.show(&lib).display()))?;
         output::status("Updated", format!("{} (+ MIGRATIONS)", cx.show(&lib).display()));
@@ -148,6 +140,12 @@ pub fn run(cx: &Context, flags: &InitFlags) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `text` with `more` after it, on a line of its own.
+fn appended(text: &str, more: &str) -> String {
+    let newline = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    format!("{text}{newline}{more}")
+}
+
 fn snippet(title: &str, text: &str) {
     println!("--- {title}\n{}", text.trim_end());
 }
@@ -178,15 +176,8 @@ fn gitignore(cx: &Context) -> anyhow::Result<()> {
         output::status("Kept", format!("{} (it ignores pending snapshots and backups)", cx.show(&path).display()));
         return Ok(());
     }
-    let mut out = text.clone();
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out.push_str("# Retort: pending insta snapshots and downgrade backups\n");
-    for line in &missing {
-        out.push_str(line);
-        out.push('\n');
-    }
+    let lines: String = missing.iter().map(|line| format!("{line}\n")).collect();
+    let out = appended(&text, &format!("# Retort: pending insta snapshots and downgrade backups\n{lines}"));
     std::fs::write(&path, out).with_context(|| format!("cannot write {}", cx.show(&path).display()))?;
     output::status("Updated", format!("{} (+ {})", cx.show(&path).display(), missing.join(", ")));
     Ok(())

@@ -164,14 +164,9 @@ pub(super) fn run(
     // from the seed with `i` in its second word, so a seed replays both.
     let runners: u32 = if walks > 1 && options.threads.two() { 2 } else { 1 };
     // Every stored image opens with the same settings (`image::memory`): read them once.
-    let opened = super::image::memory().and_then(|conn| Settings::of(&conn)).map_err(|e| Finding {
-        revision: None,
-        direction: None,
-        check: "walks".into(),
-        message: format!("cannot open an in-memory database: {e}"),
-        diff: None,
-        kept: None,
-    })?;
+    let opened = super::image::memory()
+        .and_then(|conn| Settings::of(&conn))
+        .map_err(|e| walks_failed(format!("cannot open an in-memory database: {e}")))?;
     let run_share = |index: u32| -> (Result<(), TestError<Walk>>, BTreeSet<Vec<RevisionId>>, usize) {
         let mut seed_bytes = [0u8; 32];
         seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
@@ -228,14 +223,7 @@ pub(super) fn run(
         }
     }
     let coverage = Coverage { walks, windows: usable.len(), branch_states: states.len(), moves };
-    let fail = |message: String| Finding {
-        revision: None,
-        direction: None,
-        check: "walks".into(),
-        message,
-        diff: None,
-        kept: None,
-    };
+    let fail = walks_failed;
     match result {
         Ok(()) => Ok(coverage),
         Err(TestError::Fail(reason, _)) => {
@@ -243,6 +231,11 @@ pub(super) fn run(
         }
         Err(TestError::Abort(reason)) => Err(fail(format!("the walks stopped (seed {seed}): {reason}"))),
     }
+}
+
+/// The walks' one finding, saying why they failed.
+fn walks_failed(message: String) -> Finding {
+    Finding { revision: None, direction: None, check: "walks".into(), message, diff: None, kept: None }
 }
 
 /// A walk's moves as made: direction and target of each.
