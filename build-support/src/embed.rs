@@ -146,7 +146,7 @@ impl Embed {
         let _ = writeln!(stdout, "cargo::rerun-if-env-changed=CI");
         for problem in problems {
             let directive = if problem.is_error() { "error" } else { "warning" };
-            let _ = writeln!(stdout, "cargo::{directive}={}", problem.one_line_with(&self.command));
+            let _ = writeln!(stdout, "cargo::{directive}={}", problem.build_line_with(&self.command));
         }
         let code = match result {
             Ok(embedded) => embedded.code,

@@ -242,10 +242,10 @@ impl ProblemKind {
             DuplicateLabel { .. } => "branch labels must be unique; rename one".into(),
             MalformedLock(_) | LockTotalMismatch | StaleLock(_) | NoLock | Unlocked(_) => format!("run `{command} lock`"),
             Drift { revision, .. } => format!(
-                "a released migration must not change: revert the edit and put the change in a new migration (`{command} revision -m \"…\"`); if {revision} was never applied anywhere, re-pin it with `{command} lock --relock {revision}`"
+                "if {revision} is not committed yet (still being written), run `{command} lock` to re-pin it; otherwise revert the edit and put the change in a new migration (`{command} revision -m \"…\"`): a released migration must not change (if it was never applied anywhere, `{command} lock --relock {revision}` re-pins it)"
             ),
             MissingLocked { revision, .. } => format!(
-                "restore the file from version control; if {revision} was never released, drop it from the lock with `{command} lock --relock {revision}`"
+                "restore the file from version control; if {revision} is not committed yet, `{command} lock` drops it from the lock, and if it was committed but never released, `{command} lock --relock {revision}` does"
             ),
             Io { .. } => "check that the path exists and is readable".into(),
             Lint(_) => return None,
@@ -306,6 +306,15 @@ impl Problem {
     pub fn one_line_with(&self, command: &str) -> String {
         match self.help_text(command) {
             Some(help) => format!("{}: {}; help: {}", self.location, self.kind, help),
+            None => format!("{}: {}", self.location, self.kind),
+        }
+    }
+
+    /// One line for a build script's `cargo::error=` (or `cargo::warning=`), the fix first:
+    /// `fix: <help> — file:line: message` (`file:line: message` when there is no fix to name).
+    pub fn build_line_with(&self, command: &str) -> String {
+        match self.help_text(command) {
+            Some(help) => format!("fix: {help} — {}: {}", self.location, self.kind),
             None => format!("{}: {}", self.location, self.kind),
         }
     }

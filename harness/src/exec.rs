@@ -8,7 +8,9 @@
 //! section's own open transaction, if any, and lists every statement whose effect stays.
 
 use rusqlite::Connection;
-use rusqlite::fallible_iterator::FallibleIterator;
+// `Batch::next` is inherent in rusqlite 0.32 and `FallibleIterator`'s in later versions.
+#[allow(unused_imports)]
+use fallible_iterator::FallibleIterator;
 
 use retort_build::Section;
 

@@ -4,6 +4,7 @@
 //! `retort-build`'s model.
 
 mod backup;
+mod compat;
 mod embedded;
 mod error;
 mod exec;

@@ -15,7 +15,7 @@ use crate::migrator::Migrator;
 /// Runs `script` in one transaction, after checking the history and that its required revision
 /// is applied, under the guard migration SQL runs under (no transaction control, no other
 /// database, no access to the history). On any error nothing of the script is kept.
-pub fn run_script(conn: &Connection, migrator: &Migrator, script: &PopulateScript) -> Result<()> {
+pub fn run_script(conn: &mut Connection, migrator: &Migrator, script: &PopulateScript) -> Result<()> {
     let state = migrator.state(conn)?;
     if migrator.set().get(&script.requires).is_none() {
         return Err(Error::UnknownRequires { file: script.file.clone(), requires: script.requires });

@@ -37,9 +37,9 @@ pub fn migrated(migrations: &Migrations) -> Connection {
 
 fn try_migrated(migrations: &Migrations) -> Result<Connection, String> {
     let set = load(migrations)?;
-    let conn = Connection::open_in_memory().map_err(|e| format!("cannot open an in-memory database: {e}"))?;
+    let mut conn = Connection::open_in_memory().map_err(|e| format!("cannot open an in-memory database: {e}"))?;
     Migrator::new(set)
-        .upgrade(&conn, Target::Heads, &mut |_| {})
+        .upgrade(&mut conn, Target::Heads, &mut |_| {})
         .map_err(|e| format!("the embedded migrations do not apply to a new database:\n{e}"))?;
     Ok(conn)
 }

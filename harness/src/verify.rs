@@ -154,8 +154,9 @@ impl Migrator {
                 path.push(rev);
             }
         }
-        let expected_db = Connection::open_in_memory().map_err(Error::sqlite("cannot open an in-memory database"))?;
-        self.run(&expected_db, &path, Direction::Up, &mut |_| {})?;
+        let mut expected_db =
+            Connection::open_in_memory().map_err(Error::sqlite("cannot open an in-memory database"))?;
+        self.run(&mut expected_db, &path, Direction::Up, &mut |_| {})?;
         let expected = Schema::read(&expected_db)?;
         let actual = Schema::read(conn)?;
         findings.extend(expected.diff(&actual).into_iter().map(|change| match change {

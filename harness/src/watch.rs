@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::compat::Outcome;
 use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 
@@ -181,6 +182,9 @@ struct State {
     refusal: Option<Refusal>,
     settings_changed: bool,
     footprint: Footprint,
+    /// The last row copy authorized was `VACUUM` copying the history table into its private
+    /// database; SQLite 3.51 and later then authorize its read of `main`'s history too.
+    vacuum_copies_history: bool,
 }
 
 /// An installed recorder and guard.
@@ -191,13 +195,21 @@ pub struct Watch {
 
 impl Watch {
     /// Installs the authorizer on `conn` (replacing any), in `Policy::Retort`.
-    pub fn install(conn: &Connection) -> Watch {
+    ///
+    /// It stays installed after its session (rusqlite 0.40 and later need the connection
+    /// mutably to remove it, and a session only borrows it): `detach` returns it to
+    /// `Policy::Retort`, in which it allows everything and records nothing, until the
+    /// connection closes or another authorizer replaces it.
+    // `authorizer` returns `()` before rusqlite 0.40 (`compat::Outcome`).
+    #[allow(clippy::unit_arg)]
+    pub fn install(conn: &mut Connection) -> crate::error::Result<Watch> {
         let state = State {
             policy: Policy::Retort,
             log: Vec::new(),
             refusal: None,
             settings_changed: false,
             footprint: Footprint::default(),
+            vacuum_copies_history: false,
         };
         let watch = Watch { state: Arc::new(Mutex::new(state)) };
         let shared = Arc::clone(&watch.state);
@@ -207,13 +219,18 @@ impl Watch {
                 Policy::Retort => Authorization::Allow,
                 Policy::UserSql { transactional } => state.judge(&ctx, transactional),
             }
-        }));
-        watch
+        }))
+        .into_result()
+        .map_err(crate::error::Error::sqlite("cannot install Retort's statement guard"))?;
+        Ok(watch)
     }
 
-    /// Removes the authorizer from `conn`.
-    pub fn uninstall(conn: &Connection) {
-        conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+    /// Ends the watch: the authorizer allows everything and records nothing from now on.
+    pub fn detach(&self) {
+        let mut state = self.lock();
+        state.policy = Policy::Retort;
+        state.log.clear();
+        state.refusal = None;
     }
 
     /// Sets whose SQL runs next.
@@ -287,9 +304,18 @@ impl State {
             AuthAction::CreateView { view_name } | AuthAction::CreateTempView { view_name } => (None, view_name),
             _ => return Authorization::Allow,
         };
-        // VACUUM copies every table, the history included, into its private `vacuum_db`.
+        // VACUUM copies every table, the history included, into its private `vacuum_db`, with
+        // `INSERT INTO vacuum_db.t SELECT * FROM main.t`: the read that follows such an insert
+        // into the history's copy is VACUUM's own. Migration SQL cannot write another database
+        // (`ATTACH` is refused), and VACUUM's last copy goes to `sqlite_schema`, so the next
+        // statement never inherits the allowance.
         let own = ctx.database_name.is_none_or(|db| db == "main" || db == "temp");
-        if own && table.eq_ignore_ascii_case(HISTORY_TABLE) {
+        let history = table.eq_ignore_ascii_case(HISTORY_TABLE);
+        if let AuthAction::Insert { .. } = ctx.action {
+            self.vacuum_copies_history = history && !own;
+        }
+        let vacuum_read = self.vacuum_copies_history && matches!(ctx.action, AuthAction::Read { .. });
+        if own && history && !vacuum_read {
             let what = match ctx.action {
                 AuthAction::Read { .. } => "reading",
                 AuthAction::Insert { .. } | AuthAction::Update { .. } | AuthAction::Delete { .. } => "writing",

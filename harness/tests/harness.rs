@@ -289,12 +289,12 @@ proptest! {
             .collect();
         let set = set(&migrations);
         let migrator = retort::Migrator::new(set.clone());
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         let mut cache = retort::SchemaCache::default();
         cache.read(&conn).unwrap();
         let order = set.order().to_vec();
         for (rev, direction) in order.iter().map(|r| (r, retort::Direction::Up)).chain(order.iter().rev().map(|r| (r, retort::Direction::Down))) {
-            let mut session = migrator.session(&conn).unwrap();
+            let mut session = migrator.session(&mut conn).unwrap();
             let step = match session.step(rev, direction, &[]) {
                 Ok(step) => step,
                 // A generated down may fail (an UPDATE that is not its up's inverse is fine);

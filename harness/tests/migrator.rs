@@ -36,19 +36,21 @@ fn chain() -> Vec<M<'static>> {
 #[test]
 fn upgrade_downgrade_and_relative_targets() {
     let migrator = Migrator::new(set(&chain()));
-    let conn = Connection::open_in_memory().unwrap();
-    let report = migrator.upgrade(&conn, Target::Relative(2), &mut no_steps()).unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    let report = migrator.upgrade(&mut conn, Target::Relative(2), &mut no_steps()).unwrap();
     assert_eq!(report.steps.len(), 2);
     assert_eq!(applied(&migrator, &conn), [rev("a"), rev("b")]);
-    migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap();
     assert_eq!(applied(&migrator, &conn), [rev("a"), rev("b"), rev("c")]);
-    let again = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    let again = migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap();
     assert!(again.steps.is_empty(), "nothing left to do");
-    migrator.downgrade(&conn, Target::Relative(-1), DowngradeOptions { backup: false }, &mut no_steps()).unwrap();
+    migrator.downgrade(&mut conn, Target::Relative(-1), DowngradeOptions { backup: false }, &mut no_steps()).unwrap();
     assert_eq!(applied(&migrator, &conn), [rev("a"), rev("b")]);
-    migrator.downgrade(&conn, Target::Revision(id("a")), DowngradeOptions { backup: false }, &mut no_steps()).unwrap();
+    migrator
+        .downgrade(&mut conn, Target::Revision(id("a")), DowngradeOptions { backup: false }, &mut no_steps())
+        .unwrap();
     assert_eq!(applied(&migrator, &conn), [rev("a")]);
-    migrator.downgrade(&conn, Target::Base, DowngradeOptions { backup: false }, &mut no_steps()).unwrap();
+    migrator.downgrade(&mut conn, Target::Base, DowngradeOptions { backup: false }, &mut no_steps()).unwrap();
     assert!(applied(&migrator, &conn).is_empty());
     assert!(Schema::read(&conn).unwrap().is_empty());
 }
@@ -60,11 +62,11 @@ fn target_errors() {
         m("abcd1", &["a"], "CREATE TABLE b(x);", "DROP TABLE b;"),
         m("abcd2", &["a"], "CREATE TABLE c(x);", "DROP TABLE c;"),
     ]));
-    let conn = Connection::open_in_memory().unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
     let graph = forked.set().graph();
     let cases: Vec<(Result<Target, Error>, &str)> = vec![
         (
-            forked.upgrade(&conn, Target::Head, &mut no_steps()).map(|_| Target::Head),
+            forked.upgrade(&mut conn, Target::Head, &mut no_steps()).map(|_| Target::Head),
             "there are several heads (abcd10000000, abcd20000000); name one, use `heads`, or join them with the `merge` command",
         ),
         (Target::parse("abc", graph), "revision prefix `abc` is too short; give at least 4 hex digits"),
@@ -75,12 +77,17 @@ fn target_errors() {
         (Target::parse("fedc", graph), "unknown revision `fedc`; the `history` command lists them"),
         (Target::parse("+0", graph), "`+0` is not a step count; write `+N` or `-N` with N >= 1"),
         (
-            forked.upgrade(&conn, Target::Relative(9), &mut no_steps()).map(|_| Target::Head),
+            forked.upgrade(&mut conn, Target::Relative(9), &mut no_steps()).map(|_| Target::Head),
             "cannot upgrade 9 steps: only 3 available",
         ),
         (
             forked
-                .downgrade(&conn, Target::Revision(id("abcd1")), DowngradeOptions { backup: false }, &mut no_steps())
+                .downgrade(
+                    &mut conn,
+                    Target::Revision(id("abcd1")),
+                    DowngradeOptions { backup: false },
+                    &mut no_steps(),
+                )
                 .map(|_| Target::Head),
             "abcd10000000 is not applied, so it is not a downgrade target; `current` shows what is",
         ),
@@ -92,14 +99,15 @@ fn target_errors() {
         assert_eq!(err.to_string(), message);
     }
     // The cases are typed, so a caller can tell them apart without reading the message.
-    let err = forked.upgrade(&conn, Target::Relative(9), &mut no_steps()).unwrap_err();
+    let err = forked.upgrade(&mut conn, Target::Relative(9), &mut no_steps()).unwrap_err();
     assert!(
         matches!(err, Error::Target(TargetError::TooFewSteps { direction: Direction::Up, wanted: 9, available: 3 })),
         "{err:?}"
     );
-    let err = forked.downgrade(&conn, Target::Head, DowngradeOptions { backup: false }, &mut no_steps()).unwrap_err();
+    let err =
+        forked.downgrade(&mut conn, Target::Head, DowngradeOptions { backup: false }, &mut no_steps()).unwrap_err();
     assert!(matches!(err, Error::Target(TargetError::WrongDirection(Direction::Down))), "{err:?}");
-    forked.upgrade(&conn, Target::Heads, &mut no_steps()).unwrap();
+    forked.upgrade(&mut conn, Target::Heads, &mut no_steps()).unwrap();
     assert_eq!(applied(&forked, &conn).len(), 3);
 }
 
@@ -113,8 +121,8 @@ fn sql_error_names_file_line_and_progress_and_keeps_nothing_of_the_step() {
         "SELECT 1;",
     );
     let migrator = Migrator::new(set(&migrations));
-    let conn = Connection::open_in_memory().unwrap();
-    let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err();
+    let mut conn = Connection::open_in_memory().unwrap();
+    let err = migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "upgrade c00000000000 failed: no such column: nope at migrations/c00000000000_fixture_c.sql:13; nothing of c00000000000 was kept; applied before it in this run: a00000000000, b00000000000"
@@ -124,8 +132,8 @@ fn sql_error_names_file_line_and_progress_and_keeps_nothing_of_the_step() {
     assert!(!schema.contains("note"), "the failed step's first statement was rolled back:\n{schema}");
 
     let syntax = Migrator::new(set(&[m("a", &[], "CREATE TABLE ok(x);\nCREATE TABEL bad(x);", "DROP TABLE ok;")]));
-    let conn = Connection::open_in_memory().unwrap();
-    let err = syntax.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    let mut conn = Connection::open_in_memory().unwrap();
+    let err = syntax.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
     assert!(
         err.starts_with(
             "upgrade a00000000000 failed: near \"TABEL\": syntax error at migrations/a00000000000_fixture_a.sql:12; nothing"
@@ -146,9 +154,9 @@ fn foreign_key_violation_rolls_the_step_back() {
         extra: "-- Allow: data-change: fixture\n",
     });
     let migrator = Migrator::new(set(&migrations));
-    let conn = Connection::open_in_memory().unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err();
+    let err = migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "upgrade d00000000000 leaves foreign key violations: child row 7 -> parent at migrations/d00000000000_fixture_d.sql:1; the step was rolled back; applied before it in this run: a00000000000, b00000000000, c00000000000"
@@ -177,8 +185,8 @@ fn a_column_added_with_a_dangling_default_is_caught() {
         "ALTER TABLE child DROP COLUMN other;",
     ));
     let migrator = Migrator::new(set(&migrations));
-    let conn = Connection::open_in_memory().unwrap();
-    let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    let mut conn = Connection::open_in_memory().unwrap();
+    let err = migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
     assert!(err.starts_with("upgrade e00000000000 leaves foreign key violations: child row 1 -> parent at migrations/e00000000000_fixture_e.sql:1"), "{err}");
     assert_eq!(applied(&migrator, &conn).len(), 4);
 }
@@ -190,16 +198,19 @@ fn irreversible_downgrade_is_refused_up_front() {
     let mut migrations = chain();
     migrations[1].down = None;
     let migrator = Migrator::new(set(&migrations));
-    let conn = retort::open(&db).unwrap();
-    migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
-    let err = migrator.downgrade(&conn, Target::Base, DowngradeOptions { backup: true }, &mut no_steps()).unwrap_err();
+    let mut conn = retort::open(&db).unwrap();
+    migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap();
+    let err =
+        migrator.downgrade(&mut conn, Target::Base, DowngradeOptions { backup: true }, &mut no_steps()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "cannot downgrade through b00000000000: it is irreversible (fixture) at migrations/b00000000000_fixture_b.sql:1; restore a backup instead"
     );
     assert_eq!(applied(&migrator, &conn).len(), 3, "nothing was reverted");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no backup was taken");
-    migrator.downgrade(&conn, Target::Revision(id("b")), DowngradeOptions { backup: false }, &mut no_steps()).unwrap();
+    migrator
+        .downgrade(&mut conn, Target::Revision(id("b")), DowngradeOptions { backup: false }, &mut no_steps())
+        .unwrap();
 }
 
 #[test]
@@ -207,14 +218,14 @@ fn run_and_step_refuse_bad_input_without_panicking() {
     let mut migrations = chain();
     migrations[2].down = None;
     let migrator = Migrator::new(set(&migrations));
-    let conn = Connection::open_in_memory().unwrap();
-    migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap();
     // `run` is handed a path by the caller, not planned: a down over an irreversible migration
     // and an unknown revision are errors, and nothing changes.
-    let err = migrator.run(&conn, &[id("c")], Direction::Down, &mut no_steps()).unwrap_err();
+    let err = migrator.run(&mut conn, &[id("c")], Direction::Down, &mut no_steps()).unwrap_err();
     assert!(matches!(err, Error::Irreversible { revision, .. } if revision == id("c")), "{err:?}");
     let unknown = id("f");
-    let err = migrator.session(&conn).unwrap().step(&unknown, Direction::Up, &[]).unwrap_err();
+    let err = migrator.session(&mut conn).unwrap().step(&unknown, Direction::Up, &[]).unwrap_err();
     assert!(matches!(err, Error::Target(TargetError::NotAMigration(r)) if r == unknown), "{err:?}");
     assert_eq!(applied(&migrator, &conn).len(), 3, "nothing was reverted");
 }
@@ -222,13 +233,13 @@ fn run_and_step_refuse_bad_input_without_panicking() {
 #[test]
 fn history_is_validated_before_any_change() {
     let migrator = Migrator::new(set(&chain()));
-    let conn = Connection::open_in_memory().unwrap();
-    migrator.upgrade(&conn, Target::Relative(2), &mut no_steps()).unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrator.upgrade(&mut conn, Target::Relative(2), &mut no_steps()).unwrap();
 
     let mut edited = chain();
     edited[0].up = "CREATE TABLE parent (id INTEGER PRIMARY KEY, extra TEXT);";
     let drifted = Migrator::new(set(&edited));
-    let err = drifted.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    let err = drifted.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
     let old = migrator.set().checksum(&id("a")).to_string();
     let new = drifted.set().checksum(&id("a")).to_string();
     assert_eq!(
@@ -240,14 +251,14 @@ fn history_is_validated_before_any_change() {
     assert_eq!(applied(&migrator, &conn).len(), 2, "nothing was written");
 
     let shorter = Migrator::new(set(&chain()[..1]));
-    let err = shorter.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    let err = shorter.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
     assert_eq!(
         err,
         "the database is at revision b00000000000, which these migrations do not contain; use the migrations it was built with, or `stamp` it to a known revision"
     );
 
     conn.execute("DELETE FROM retort_history WHERE revision = ?1", [rev("a")]).unwrap();
-    let err = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    let err = migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
     assert_eq!(
         err,
         "the history is inconsistent: b00000000000 is applied but a00000000000 is not; `verify` the database, then `stamp` it"
@@ -257,8 +268,8 @@ fn history_is_validated_before_any_change() {
 #[test]
 fn verify_collects_every_problem_with_its_kind() {
     let migrator = Migrator::new(set(&chain()));
-    let conn = Connection::open_in_memory().unwrap();
-    migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap();
     let clean = migrator.verify(&conn).unwrap();
     assert!(clean.findings.is_empty(), "{:?}", clean.findings);
     assert_eq!(clean.recorded.len(), 3);
@@ -344,14 +355,27 @@ fn transaction_none_runs_outside_a_transaction() {
         extra: "-- Transaction: none\n",
     }]));
     let dir = tempfile::tempdir().unwrap();
-    let conn = retort::open(dir.path().join("a.db")).unwrap();
-    let report = migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    let mut conn = retort::open(dir.path().join("a.db")).unwrap();
+    let report = migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap();
     assert!(!report.steps[0].transactional);
     assert_eq!(applied(&migrator, &conn), [rev("a")]);
 
+    // VACUUM may read the history to copy it; the statement after it may not.
+    let reads_after = Migrator::new(set(&[M {
+        tag: "a",
+        parents: &[],
+        up: "CREATE TABLE t (x);\nVACUUM;\nSELECT * FROM retort_history;",
+        down: Some("DROP TABLE t;"),
+        extra: "-- Transaction: none\n",
+    }]));
+    let mut conn = retort::open(dir.path().join("b.db")).unwrap();
+    let err = reads_after.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    assert!(err.contains("reading `retort_history` is refused"), "{err}");
+    assert!(err.contains("fixture_a.sql:14"), "the SELECT's line: {err}");
+
     let inside = Migrator::new(set(&[m("a", &[], "CREATE TABLE t (x);\nVACUUM;", "DROP TABLE t;")]));
-    let conn = Connection::open_in_memory().unwrap();
-    let err = inside.upgrade(&conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
+    let mut conn = Connection::open_in_memory().unwrap();
+    let err = inside.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err().to_string();
     assert!(err.contains("cannot VACUUM from within a transaction"), "{err}");
 }
 
@@ -369,19 +393,19 @@ fn offline_script_matches_a_real_upgrade() {
         (Some(Target::Head), Direction::Down, Target::Revision(migrator.set().graph().resolve("7b8e").unwrap())),
         (Some(Target::Head), Direction::Down, Target::Base),
     ] {
-        let real = Connection::open_in_memory().unwrap();
-        let offline = Connection::open_in_memory().unwrap();
+        let mut real = Connection::open_in_memory().unwrap();
+        let mut offline = Connection::open_in_memory().unwrap();
         if let Some(from) = from {
-            migrator.upgrade(&real, from, &mut no_steps()).unwrap();
-            migrator.upgrade(&offline, from, &mut no_steps()).unwrap();
+            migrator.upgrade(&mut real, from, &mut no_steps()).unwrap();
+            migrator.upgrade(&mut offline, from, &mut no_steps()).unwrap();
         }
         let state = migrator.state(&offline).unwrap();
         let script = migrator.script(&state, direction, target).unwrap();
         offline.execute_batch(&script).unwrap_or_else(|e| panic!("{e}\n{script}"));
         match direction {
-            Direction::Up => migrator.upgrade(&real, target, &mut no_steps()).map(drop),
+            Direction::Up => migrator.upgrade(&mut real, target, &mut no_steps()).map(drop),
             Direction::Down => {
-                migrator.downgrade(&real, target, DowngradeOptions { backup: false }, &mut no_steps()).map(drop)
+                migrator.downgrade(&mut real, target, DowngradeOptions { backup: false }, &mut no_steps()).map(drop)
             }
         }
         .unwrap();
@@ -395,11 +419,12 @@ fn downgrade_backup_holds_the_schema_and_data_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
     let migrator = Migrator::new(examples());
-    let conn = retort::open(&db).unwrap();
-    migrator.upgrade(&conn, Target::Head, &mut no_steps()).unwrap();
+    let mut conn = retort::open(&db).unwrap();
+    migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap();
     conn.execute("INSERT INTO \"user\" (email, signature_image) VALUES ('ada@example.com', 'sig')", []).unwrap();
     let before = Schema::read(&conn).unwrap();
-    let report = migrator.downgrade(&conn, Target::Base, DowngradeOptions { backup: true }, &mut no_steps()).unwrap();
+    let report =
+        migrator.downgrade(&mut conn, Target::Base, DowngradeOptions { backup: true }, &mut no_steps()).unwrap();
     let backup = report.backup.expect("a backup was taken");
     assert_eq!(backup.parent(), db.parent(), "the backup sits next to the database");
     let copy = Connection::open(&backup).unwrap();

@@ -176,6 +176,10 @@ fn build_script_contract() {
             &format!("migrations/{name2}: checksum drift"),
             &format!("cargo xtask lock --relock {rev0}"),
             "new migration",
+            // One line per problem, the fix first.
+            &format!(
+                "error: scratch@0.0.0: fix: if {rev0} is not committed yet (still being written), run `cargo xtask lock`"
+            ),
         ],
     );
 
@@ -203,7 +207,7 @@ fn build_script_contract() {
     assert_contains(
         &out,
         &[&format!(
-            "warning: scratch@0.0.0: migrations/{new_rev}_add_nickname.sql: migration {new_rev} is not in the lock file"
+            "warning: scratch@0.0.0: fix: run `cargo xtask lock` — migrations/{new_rev}_add_nickname.sql: migration {new_rev} is not in the lock file"
         )],
     );
 

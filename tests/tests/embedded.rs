@@ -5,8 +5,8 @@ use retort::{Migrator, Schema, Target};
 use rusqlite::Connection;
 
 fn head_schema(migrator: &Migrator) -> Schema {
-    let conn = Connection::open_in_memory().unwrap();
-    let report = migrator.upgrade(&conn, Target::Head, &mut |_| {}).unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    let report = migrator.upgrade(&mut conn, Target::Head, &mut |_| {}).unwrap();
     assert_eq!(report.steps.len(), migrator.set().len());
     Schema::read(&conn).unwrap()
 }

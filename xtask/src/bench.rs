@@ -217,8 +217,8 @@ fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<
     drop(conn);
     let migrator = Migrator::new(set.clone());
     let started = Instant::now();
-    let conn = retort::open(&path)?;
-    migrator.upgrade(&conn, Target::Head, &mut |_| {})?;
+    let mut conn = retort::open(&path)?;
+    migrator.upgrade(&mut conn, Target::Head, &mut |_| {})?;
     Ok(started.elapsed())
 }
 

@@ -112,8 +112,8 @@ pub fn upgrade(cx: &Context, flags: &UpgradeFlags) -> anyhow::Result<()> {
         // Refuse a bad target before creating the file.
         m.plan(&State::default(), Direction::Up, target).map_err(db_error)?;
     }
-    let conn = retort::open(&db).map_err(db_error)?;
-    let report = m.upgrade(&conn, target, &mut step_line(&m)).map_err(db_error)?;
+    let mut conn = retort::open(&db).map_err(db_error)?;
+    let report = m.upgrade(&mut conn, target, &mut step_line(&m)).map_err(db_error)?;
     let applied = report.steps.iter().filter(|s| !s.skipped).count();
     let state = m.state(&conn).map_err(db_error)?;
     let at: Vec<String> = m.set().graph().heads_of(&state.applied).iter().map(RevisionId::to_string).collect();
@@ -134,14 +134,14 @@ pub fn downgrade(cx: &Context, flags: &DowngradeFlags) -> anyhow::Result<()> {
     if flags.sql {
         return print_script(cx, &m, &db, Direction::Down, target);
     }
-    let conn = retort::open_existing(&db).map_err(db_error)?;
+    let mut conn = retort::open_existing(&db).map_err(db_error)?;
     // The backup's path is shown before the first step, so it is on screen even if one fails.
     let options = DowngradeOptions { backup: !flags.no_backup };
     let (path, backup) = m.prepare_downgrade(&conn, target, options).map_err(db_error)?;
     if let Some(backup) = backup {
         output::status("Backed up", format!("{} to {}", cx.show(&db).display(), cx.show(&backup).display()));
     }
-    let report = m.run(&conn, &path, Direction::Down, &mut step_line(&m)).map_err(db_error)?;
+    let report = m.run(&mut conn, &path, Direction::Down, &mut step_line(&m)).map_err(db_error)?;
     let reverted = report.steps.iter().filter(|s| !s.skipped).count();
     output::status("Finished", format!("{reverted} migration(s) reverted"));
     Ok(())

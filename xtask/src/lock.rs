@@ -1,7 +1,10 @@
 //! `cargo xtask lock [--check] [--relock REV]`: writes `retort.lock`, or checks it is fresh.
 //!
-//! Guarantees: `--check` writes nothing; a plain `lock` never silently re-pins a drifted
-//! migration or drops a missing one: each needs `--relock REV`.
+//! Guarantees: `--check` writes nothing; a plain `lock` never re-pins a drifted migration or
+//! drops a missing one that the committed lock (`git show HEAD:<lock>`) holds: each needs
+//! `--relock REV`. A migration the committed lock does not hold is still being written, and a
+//! plain `lock` re-pins it and says so. Where git cannot tell (no repository, no git), every
+//! entry of the lock counts as committed.
 
 use std::collections::BTreeSet;
 
@@ -57,6 +60,16 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
     }
     let old_lock = loaded.lock.clone().or_else(|| salvaged.as_ref().map(Salvage::lock));
     let status = old_lock.as_ref().map(|lock| LockStatus::compare(lock, &set)).unwrap_or_default();
+    // Drifted or missing entries that no commit has released are re-pinned without `--relock`.
+    let committed = Committed::read(&cx.dir);
+    let authoring: BTreeSet<RevisionId> = status
+        .drifted
+        .iter()
+        .map(|(r, _, _)| *r)
+        .chain(status.missing.iter().map(|e| e.revision))
+        .filter(|r| !relock.contains(r) && !committed.holds(r))
+        .collect();
+    let relock: BTreeSet<RevisionId> = relock.union(&authoring).copied().collect();
     let drifted: Vec<_> = status.drifted.iter().filter(|(r, _, _)| !relock.contains(r)).collect();
     let missing: Vec<_> = status.missing.iter().filter(|e| !relock.contains(&e.revision)).collect();
     if !drifted.is_empty() || !missing.is_empty() {
@@ -89,10 +102,69 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
         output::status("Locked", rev);
     }
     for rev in &relock {
-        output::status("Relocked", rev);
+        if authoring.contains(rev) {
+            output::status("Relocked", format!("{rev} (not in the committed lock: still being written)"));
+        } else {
+            output::status("Relocked", rev);
+        }
     }
     output::status("Wrote", format!("{} ({} migrations)", cx.show(&lock_path).display(), lock.entries.len()));
     Ok(())
+}
+
+/// The lock as the last commit holds it: what has been released.
+enum Committed {
+    /// The lock at `HEAD`.
+    Lock(Lock),
+    /// A git work tree whose `HEAD` holds no lock (no commit yet, or the lock never committed).
+    Nothing,
+    /// No git, or not a repository: every entry of the lock counts as released.
+    Unknown,
+}
+
+impl Committed {
+    fn read(dir: &std::path::Path) -> Committed {
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()
+        };
+        let inside = git(&["rev-parse", "--is-inside-work-tree"]);
+        if !inside.is_some_and(|o| o.status.success() && o.stdout.starts_with(b"true")) {
+            return Committed::Unknown;
+        }
+        let spec = format!("HEAD:./{LOCK_FILE}");
+        match git(&["show", &spec]) {
+            Some(o) if o.status.success() => {
+                let text = String::from_utf8_lossy(&o.stdout);
+                match Lock::parse(std::path::Path::new(LOCK_FILE), &text) {
+                    Ok(lock) => Committed::Lock(lock),
+                    // A committed lock with a merge conflict still pins every line it can read;
+                    // one with lines that cannot be read pins an unknown set.
+                    Err(_) => match Lock::salvage(&text) {
+                        salvage if salvage.unreadable.is_empty() => Committed::Lock(salvage.lock()),
+                        _ => Committed::Unknown,
+                    },
+                }
+            }
+            // `HEAD:./…` fails when the path is not in HEAD or there is no commit yet.
+            Some(_) if git(&["cat-file", "-e", &spec]).is_some_and(|o| !o.status.success()) => Committed::Nothing,
+            _ => Committed::Unknown,
+        }
+    }
+
+    fn holds(&self, rev: &RevisionId) -> bool {
+        match self {
+            Committed::Lock(lock) => lock.get(rev).is_some(),
+            Committed::Nothing => false,
+            Committed::Unknown => true,
+        }
+    }
 }
 
 fn relock_target(set: &retort_build::MigrationSet, lock: Option<&Lock>, text: &str) -> anyhow::Result<RevisionId> {

@@ -36,7 +36,7 @@ pub fn verify(cx: &Context, flags: &DbFlags) -> anyhow::Result<()> {
 pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
     let (set, scripts) = cx.set_and_scripts()?;
     let db = cx.database(flags.db.db.as_deref())?;
-    let conn = retort::open_existing(&db).map_err(db_error)?;
+    let mut conn = retort::open_existing(&db).map_err(db_error)?;
     let chosen: Vec<_> = if flags.names.is_empty() {
         scripts
     } else {
@@ -78,7 +78,7 @@ pub fn populate(cx: &Context, flags: &PopulateFlags) -> anyhow::Result<()> {
         .into());
     }
     for script in &chosen {
-        retort::populate::run_script(&conn, &migrator, script).map_err(db_error)?;
+        retort::populate::run_script(&mut conn, &migrator, script).map_err(db_error)?;
         output::status("Populated", script.file.display());
     }
     Ok(())

@@ -20,9 +20,9 @@ fn upgrade_command(migrations: &Path, db: &Path) -> Command {
 
 /// The schema of a fresh in-memory database with exactly `applied` replayed in order.
 fn replayed(migrator: &Migrator, applied: &std::collections::BTreeSet<retort_build::RevisionId>) -> Schema {
-    let conn = Connection::open_in_memory().unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
     let path = migrator.set().graph().sorted(applied.iter().copied());
-    migrator.run(&conn, &path, retort::Direction::Up, &mut |_| {}).unwrap();
+    migrator.run(&mut conn, &path, retort::Direction::Up, &mut |_| {}).unwrap();
     Schema::read(&conn).unwrap()
 }
 
@@ -35,8 +35,8 @@ fn sigkill_during_upgrade_never_corrupts() {
     let total = set.len();
     let migrator = Migrator::new(set);
     let head = Schema::read(&{
-        let conn = Connection::open_in_memory().unwrap();
-        migrator.upgrade(&conn, Target::Head, &mut |_| {}).unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrator.upgrade(&mut conn, Target::Head, &mut |_| {}).unwrap();
         conn
     })
     .unwrap();
@@ -60,7 +60,7 @@ fn sigkill_during_upgrade_never_corrupts() {
         let _ = child.wait();
         assert_eq!(applied, k, "kill point {k}: the upgrade printed fewer Applied lines");
 
-        let conn = retort::open(&db).unwrap();
+        let mut conn = retort::open(&db).unwrap();
         let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(integrity, "ok", "kill point {k}: {}", db.display());
         let state = migrator.state(&conn).unwrap_or_else(|e| panic!("kill point {k}: {e} ({})", db.display()));
@@ -71,7 +71,7 @@ fn sigkill_during_upgrade_never_corrupts() {
             "kill point {k}: {}",
             db.display()
         );
-        migrator.upgrade(&conn, Target::Head, &mut |_| {}).unwrap();
+        migrator.upgrade(&mut conn, Target::Head, &mut |_| {}).unwrap();
         assert_eq!(Schema::read(&conn).unwrap(), head, "kill point {k}");
     }
 }

@@ -31,7 +31,7 @@ pub(super) fn memory() -> Result<Connection> {
 impl Image {
     /// The committed `main` database of `conn`, sharing the pages it has in common with
     /// `previous`.
-    pub fn take(conn: &Connection, previous: Option<&Image>) -> Result<Image> {
+    pub fn take(conn: &mut Connection, previous: Option<&Image>) -> Result<Image> {
         let pages: i64 = conn
             .query_row("PRAGMA main.page_count", [], |r| r.get(0))
             .map_err(Error::sqlite("cannot copy the database"))?;
@@ -64,11 +64,8 @@ impl Image {
     /// image into a connection that holds prepared statements is not safe to rely on.)
     pub fn open(&self) -> Result<Connection> {
         let mut conn = memory()?;
-        let bytes = self.bytes();
-        if !bytes.is_empty() {
-            conn.deserialize_read_exact(rusqlite::MAIN_DB, &bytes[..], bytes.len(), false)
-                .map_err(Error::sqlite("cannot load a stored database image"))?;
-        }
+        crate::compat::deserialize(&mut conn, &self.bytes())
+            .map_err(Error::sqlite("cannot load a stored database image"))?;
         Ok(conn)
     }
 
@@ -87,11 +84,11 @@ mod tests {
 
     #[test]
     fn images_share_unchanged_pages_and_restore_exactly() {
-        let conn = memory().unwrap();
+        let mut conn = memory().unwrap();
         conn.execute_batch("CREATE TABLE a (x); INSERT INTO a VALUES (1);").unwrap();
-        let first = Image::take(&conn, None).unwrap();
+        let first = Image::take(&mut conn, None).unwrap();
         conn.execute_batch("CREATE TABLE b (y); INSERT INTO a VALUES (2);").unwrap();
-        let second = Image::take(&conn, Some(&first)).unwrap();
+        let second = Image::take(&mut conn, Some(&first)).unwrap();
         assert!(second.pages.len() > first.pages.len());
         let conn = first.open().unwrap();
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();

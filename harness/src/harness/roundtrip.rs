@@ -81,7 +81,7 @@ impl Db {
             return None;
         }
         let path = self.scratch.join(format!("{rev}-{}.db", check.replace(' ', "-")));
-        Image::take(&self.conn, None).ok()?.write(&path)
+        Image::take(&mut self.conn, None).ok()?.write(&path)
     }
 
     /// Makes the database `image` again (the caller puts the cache in step).
@@ -111,11 +111,11 @@ impl Db {
 /// Runs one step of `rev` in a session of its own: the step, or why it failed.
 fn step(
     migrator: &Migrator,
-    db: &Db,
+    db: &mut Db,
     rev: &RevisionId,
     direction: Direction,
 ) -> crate::error::Result<crate::error::Result<crate::migrator::Step>> {
-    let mut session = migrator.session_known(&db.conn, &db.settings)?;
+    let mut session = migrator.session_known(&mut db.conn, &db.settings)?;
     let step = session.step(rev, direction, &[]);
     session.close()?;
     Ok(step)
@@ -239,7 +239,7 @@ pub(super) fn run(
     let mut prefixes = std::collections::BTreeMap::new();
     let mut proofs = Proofs::default();
     let base_schema = db.cache.read(&db.conn)?;
-    let base = Image::take(&db.conn, None)?;
+    let base = Image::take(&mut db.conn, None)?;
     let mut header = fingerprint::header(&db.conn)?;
     let cache = caches_at.contains(&0).then(|| db.cache.clone());
     prefixes.insert(0, Prefix { schema: base_schema.clone(), image: base.clone(), cache });
@@ -267,7 +267,7 @@ pub(super) fn run(
                 continue;
             }
             let before = levels.last().map_or(&below, |l| &l.image);
-            let up = match step(&migrator, &db, rev, Direction::Up)? {
+            let up = match step(&migrator, &mut db, rev, Direction::Up)? {
                 Ok(step) => step,
                 Err(e) => {
                     let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
@@ -299,7 +299,7 @@ pub(super) fn run(
                 dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
             db.tables.extend(fingerprint::tables(&db.conn, &dirty)?);
             let header_after = fingerprint::header_after(&db.conn, &header, &up.footprint)?;
-            let image = Image::take(&db.conn, Some(before))?;
+            let image = Image::take(&mut db.conn, Some(before))?;
             if broken.is_empty() {
                 let cache = caches_at.contains(&(index + 1)).then(|| db.cache.clone());
                 prefixes.insert(index + 1, Prefix { schema: schema.clone(), image: image.clone(), cache });
@@ -536,14 +536,15 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Res
         kept: None,
     };
     let migrator = Migrator::new(set.clone());
-    let conn = Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
+    let mut conn = Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
     if set.get(&script.requires).is_none() {
         return Err(fail(format!("requires revision {}, which these migrations do not contain", script.requires)));
     }
-    migrator.upgrade(&conn, Target::Revision(script.requires), &mut |_| {}).map_err(|e| fail(e.to_string()))?;
-    crate::populate::run_script(&conn, &migrator, script).map_err(|e| fail(e.to_string()))?;
+    migrator.upgrade(&mut conn, Target::Revision(script.requires), &mut |_| {}).map_err(|e| fail(e.to_string()))?;
+    crate::populate::run_script(&mut conn, &migrator, script).map_err(|e| fail(e.to_string()))?;
     let first = crate::populate::table_contents(&conn).map_err(|e| fail(e.to_string()))?;
-    crate::populate::run_script(&conn, &migrator, script).map_err(|e| fail(format!("the second run failed: {e}")))?;
+    crate::populate::run_script(&mut conn, &migrator, script)
+        .map_err(|e| fail(format!("the second run failed: {e}")))?;
     let second = crate::populate::table_contents(&conn).map_err(|e| fail(e.to_string()))?;
     if first == second {
         return Ok(());
@@ -595,9 +596,9 @@ pub(super) fn head_to_base(
     }
     let migrator = Migrator::new(set.clone());
     let result = (|| {
-        let conn = at_head.open().map_err(|e| fail(e.to_string()))?;
+        let mut conn = at_head.open().map_err(|e| fail(e.to_string()))?;
         migrator
-            .downgrade(&conn, Target::Base, DowngradeOptions { backup: false }, &mut |_| {})
+            .downgrade(&mut conn, Target::Base, DowngradeOptions { backup: false }, &mut |_| {})
             .map_err(|e| fail(e.to_string()))?;
         let left = Schema::read(&conn).map_err(|e| fail(e.to_string()))?;
         if left.is_empty() {

@@ -270,7 +270,7 @@ impl Walker<'_> {
             return Ok(());
         }
         let prefix = self.prefixes.get(&k).ok_or("a stored state is missing")?;
-        let conn = prefix.image.open().map_err(|e| e.to_string())?;
+        let mut conn = prefix.image.open().map_err(|e| e.to_string())?;
         let mut cache = prefix.cache.clone().unwrap_or_default();
         // The history as the migrator reads it, checked after every move; each move is planned
         // from it, as `upgrade` and `downgrade` would plan it after reading it themselves.
@@ -280,7 +280,7 @@ impl Walker<'_> {
         }
         trace.push(format!("start at {}", at(&graph.heads_of(&state.applied))));
         // One session for the walk's moves, as one `upgrade` or `downgrade` would hold for its steps.
-        let mut session = self.migrator.session_known(&conn, self.opened).map_err(|e| e.to_string())?;
+        let mut session = self.migrator.session_known(&mut conn, self.opened).map_err(|e| e.to_string())?;
         let in_window = &order[window.start..=window.end];
         for mv in &walk.moves {
             let Some((direction, target, expected)) = self.resolve(in_window, &state.applied, *mv) else { continue };
@@ -302,7 +302,7 @@ impl Walker<'_> {
             // The history as recorded must be the set the graph says; the next move is planned
             // from it. (The walk's start read and validated the whole history; a move writes
             // only the rows of the revisions it runs, each with the checksum the migrator holds.)
-            let recorded = crate::history::recorded(&conn).map_err(|e| e.to_string())?;
+            let recorded = crate::history::recorded(session.conn()).map_err(|e| e.to_string())?;
             if recorded.len() != expected.len() || expected.iter().any(|r| !recorded.contains(r.as_str())) {
                 let known: BTreeSet<RevisionId> = recorded.iter().filter_map(|r| RevisionId::parse(r)).collect();
                 return Err(format!(
@@ -313,7 +313,7 @@ impl Walker<'_> {
             }
             state.applied = expected;
             let applied = &state.applied;
-            let actual = cache.read_after(&conn, &footprint).map_err(|e| e.to_string())?;
+            let actual = cache.read_after(session.conn(), &footprint).map_err(|e| e.to_string())?;
             let (canonical, visited) = self.canonical(applied)?;
             if actual != canonical {
                 return Err(format!(
@@ -390,11 +390,11 @@ impl Walker<'_> {
         // The longest visited state inside `applied`, plus the rest in topological order.
         let from = order.iter().take_while(|r| applied.contains(r)).count();
         let prefix = self.prefixes.get(&from).ok_or("no stored state to build the state from")?;
-        let conn: Connection = prefix.image.open().map_err(|e| e.to_string())?;
+        let mut conn: Connection = prefix.image.open().map_err(|e| e.to_string())?;
         let rest = self.set.graph().sorted(applied.iter().copied().filter(|r| !order[..from].contains(r)));
         let report = self
             .migrator
-            .run(&conn, &rest, Direction::Up, &mut |_| {})
+            .run(&mut conn, &rest, Direction::Up, &mut |_| {})
             .map_err(|e| format!("building the canonical state failed: {e}"))?;
         let mut footprint = crate::watch::Footprint::default();
         report.steps.iter().for_each(|s| footprint.extend(&s.footprint));

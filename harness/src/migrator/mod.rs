@@ -114,7 +114,7 @@ impl Migrator {
     }
 
     /// Upgrades to `target`, calling `on_step` after each migration.
-    pub fn upgrade(&self, conn: &Connection, target: Target, on_step: &mut dyn FnMut(&Step)) -> Result<Report> {
+    pub fn upgrade(&self, conn: &mut Connection, target: Target, on_step: &mut dyn FnMut(&Step)) -> Result<Report> {
         let state = self.state(conn)?;
         let path = self.plan(&state, Direction::Up, target)?;
         self.run(conn, &path, Direction::Up, on_step)
@@ -123,7 +123,7 @@ impl Migrator {
     /// Downgrades to `target`, after a backup unless `options` say not to.
     pub fn downgrade(
         &self,
-        conn: &Connection,
+        conn: &mut Connection,
         target: Target,
         options: DowngradeOptions,
         on_step: &mut dyn FnMut(&Step),
@@ -157,7 +157,7 @@ impl Migrator {
     /// and SQLite's authorizer records what each step touches.
     pub fn run(
         &self,
-        conn: &Connection,
+        conn: &mut Connection,
         path: &[RevisionId],
         direction: Direction,
         on_step: &mut dyn FnMut(&Step),

@@ -20,26 +20,30 @@ impl Migrator {
     /// Starts a session on `conn`: foreign-key enforcement off and the authorizer recording,
     /// until `Session::close` (or drop) restores them. Runs of single steps (the harness) share
     /// one session instead of paying that setup per step.
-    pub fn session<'c>(&'c self, conn: &'c Connection) -> Result<Session<'c>> {
-        self.session_pinned(conn, Settings::pin(conn)?)
+    pub fn session<'c>(&'c self, conn: &'c mut Connection) -> Result<Session<'c>> {
+        let settings = Settings::pin(conn)?;
+        self.session_pinned(conn, settings)
     }
 
     /// A session on `conn`, whose settings the caller knows to be `opened` (see
     /// `Settings::pin_known`): the harness opens every database of a run alike, so it reads
     /// their settings once instead of once per step.
     #[cfg(feature = "harness")]
-    pub(crate) fn session_known<'c>(&'c self, conn: &'c Connection, opened: &Settings) -> Result<Session<'c>> {
-        self.session_pinned(conn, opened.pin_known(conn)?)
+    pub(crate) fn session_known<'c>(&'c self, conn: &'c mut Connection, opened: &Settings) -> Result<Session<'c>> {
+        let settings = opened.pin_known(conn)?;
+        self.session_pinned(conn, settings)
     }
 
-    fn session_pinned<'c>(&'c self, conn: &'c Connection, settings: Settings) -> Result<Session<'c>> {
+    fn session_pinned<'c>(&'c self, conn: &'c mut Connection, settings: Settings) -> Result<Session<'c>> {
+        let watch = Watch::install(conn)?;
+        let conn: &'c Connection = conn;
         let tracked = history::exists(conn)?;
         let untracked = !tracked && history::has_user_objects(conn)?;
         Ok(Session {
             untracked,
             migrator: self,
             conn,
-            watch: Watch::install(conn),
+            watch,
             settings,
             settings_dirty: std::cell::Cell::new(false),
             // A history table present at the start stays: the authorizer refuses migration SQL
@@ -187,7 +191,12 @@ pub struct Session<'c> {
     closed: bool,
 }
 
-impl Session<'_> {
+impl<'c> Session<'c> {
+    /// The connection the session runs on, for reads between its steps.
+    pub fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
     /// Runs one migration in `direction`; `done` is what this run completed before it (for
     /// error reports).
     pub fn step(&mut self, rev: &RevisionId, direction: Direction, done: &[RevisionId]) -> Result<Step> {
@@ -275,7 +284,7 @@ impl Session<'_> {
             return Ok(());
         }
         self.closed = true;
-        Watch::uninstall(self.conn);
+        self.watch.detach();
         self.settings.restore(self.conn, self.settings_dirty.take())
     }
 
