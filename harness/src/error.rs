@@ -90,7 +90,10 @@ fn revs(list: &[RevisionId]) -> String {
 }
 
 /// Why the migrator stopped.
-#[derive(Debug)]
+///
+/// Its `Debug` form is its `Display` form (what went wrong, where, and how to fix it), so that
+/// `fn main() -> Result<(), retort::Error>` prints the message a user can act on; match on the
+/// variants for the details.
 #[non_exhaustive]
 pub enum Error {
     /// SQLite failed outside any migration's SQL (opening, reading history, committing).
@@ -445,3 +448,9 @@ impl From<retort_build::Problems> for Error {
 
 /// The migrator's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}

@@ -123,6 +123,8 @@ fn sql_error_names_file_line_and_progress_and_keeps_nothing_of_the_step() {
     let migrator = Migrator::new(set(&migrations));
     let mut conn = Connection::open_in_memory().unwrap();
     let err = migrator.upgrade(&mut conn, Target::Head, &mut no_steps()).unwrap_err();
+    // `main` returning this error prints its Debug form: the message, not the structure.
+    assert_eq!(format!("{err:?}"), err.to_string());
     assert_eq!(
         err.to_string(),
         "upgrade c00000000000 failed: no such column: nope at migrations/c00000000000_fixture_c.sql:13; nothing of c00000000000 was kept; applied before it in this run: a00000000000, b00000000000"

@@ -38,11 +38,32 @@ pub fn history(cx: &Context, flags: &HistoryFlags) -> anyhow::Result<()> {
         None => graph.order().to_vec(),
         Some(range) => {
             let Some((from, to)) = range.split_once(':') else {
-                anyhow::bail!("`-r {range}`: expected `A:B`, `A:` or `:B`");
+                anyhow::bail!(
+                    "`-r {range}`: expected `A:B`, `A:` or `:B`, where A is a revision or `base` and B a revision, `head` or `heads` (for example `-r base:head`)"
+                );
             };
             let resolve = |t: &str| graph.resolve(t).map_err(anyhow::Error::new);
-            let from = if from.is_empty() || from == "base" { None } else { Some(resolve(from)?) };
-            let to_revs = if to.is_empty() || to == "heads" { graph.heads() } else { vec![resolve(to)?] };
+            let from = match from {
+                "" | "base" => None,
+                "head" | "heads" => anyhow::bail!(
+                    "`-r {range}`: a range goes from a revision or `base` to a revision, `head` or `heads` (for example `-r base:head`)"
+                ),
+                rev => Some(resolve(rev)?),
+            };
+            let heads = graph.heads();
+            let to_revs = match to {
+                "" | "heads" => heads,
+                "head" if heads.len() > 1 => anyhow::bail!(
+                    "`-r {range}`: there are {} heads ({}), so `head` is ambiguous; name one, or use `heads`",
+                    heads.len(),
+                    join(&heads)
+                ),
+                "head" => heads,
+                "base" => anyhow::bail!(
+                    "`-r {range}`: a range goes from a revision or `base` to a revision, `head` or `heads` (for example `-r base:head`)"
+                ),
+                rev => vec![resolve(rev)?],
+            };
             let mut all = Vec::new();
             for to in to_revs {
                 all.extend(graph.range(from, to));

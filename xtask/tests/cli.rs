@@ -49,6 +49,13 @@ fn graph_views() {
     snap("history", &s.run(&["history"]));
     snap("history_range", &s.run(&["history", "-r", "7b8e:2c4e"]));
     snap("history_verbose", &s.run(&["history", "-v", "-r", "9b1c:"]));
+    // `base` and `head` name the ends of the graph.
+    let all = s.run(&["history"]);
+    let named = s.run(&["history", "-r", "base:head"]);
+    assert_eq!((named.code, &named.stdout), (0, &all.stdout), "{named:?}");
+    let bad = s.run(&["history", "-r", "head"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("(for example `-r base:head`)"), "{}", bad.stderr);
     snap("show_label_head", &s.run(&["show", "roles@head"]));
     snap("show_unknown", &s.run(&["show", "ffff"]));
 }
@@ -69,6 +76,10 @@ fn ambiguous_prefix_and_several_heads() {
     .unwrap();
     assert_eq!(s.run(&["lock"]).code, 0);
     snap("show_ambiguous_prefix", &s.run(&["show", "abcd"]));
+    let ambiguous = s.run(&["history", "-r", "base:head"]);
+    assert_eq!(ambiguous.code, 2, "{ambiguous:?}");
+    assert!(ambiguous.stderr.contains("there are 2 heads"), "{}", ambiguous.stderr);
+    assert_eq!(s.run(&["history", "-r", "base:heads"]).code, 0);
     let db = s.path("app.db");
     let db = db.to_str().unwrap();
     snap("upgrade_several_heads", &s.run(&["upgrade", "--db", db]));
