@@ -225,12 +225,16 @@ impl Watch {
         Ok(watch)
     }
 
-    /// Ends the watch: the authorizer allows everything and records nothing from now on.
+    /// Ends the watch: the authorizer allows everything and records nothing from now on, and
+    /// what it held is dropped (a harness database's next session starts from nothing).
     pub fn detach(&self) {
         let mut state = self.lock();
         state.policy = Policy::Retort;
         state.log.clear();
         state.refusal = None;
+        state.settings_changed = false;
+        state.footprint = Footprint::default();
+        state.vacuum_copies_history = false;
     }
 
     /// Sets whose SQL runs next.

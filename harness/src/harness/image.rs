@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
+use crate::watch::Watch;
 
 /// The pages of a database at one moment.
 #[derive(Clone, Debug, Default)]
@@ -75,6 +76,36 @@ impl Image {
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).ok()?;
         file.write_all(&self.bytes()).ok()?;
         Some(path.to_path_buf())
+    }
+}
+
+/// A harness database with Retort's authorizer installed once for its whole life: every
+/// session on it reuses the one watch, where installing one per step would expire every
+/// prepared statement each time. Only `&Connection` is handed out, so nothing can replace the
+/// authorizer behind the watch's back.
+#[derive(Debug)]
+pub(super) struct Watched {
+    conn: Connection,
+    watch: Watch,
+}
+
+impl Watched {
+    pub fn new(mut conn: Connection) -> Result<Watched> {
+        let watch = Watch::install(&mut conn)?;
+        Ok(Watched { conn, watch })
+    }
+
+    pub fn get(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn watch(&self) -> &Watch {
+        &self.watch
+    }
+
+    /// The database's image (see `Image::take`).
+    pub fn image(&mut self, previous: Option<&Image>) -> Result<Image> {
+        Image::take(&mut self.conn, previous)
     }
 }
 

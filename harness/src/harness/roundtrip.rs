@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use retort_build::populate::PopulateScript;
 use retort_build::{HISTORY_TABLE, Migration, MigrationSet, RevisionId, TransactionMode, WaiverKind};
 
-use super::image::{self, Image};
+use super::image::{self, Image, Watched};
 use super::{Event, Finding};
 use crate::fingerprint;
 use crate::migrator::{Direction, DowngradeOptions, Migrator};
@@ -62,7 +62,7 @@ const SPLIT_FROM: usize = 64;
 
 /// The round-trip database and what Retort knows of its state.
 struct Db {
-    conn: Connection,
+    conn: Watched,
     scratch: PathBuf,
     cache: SchemaCache,
     /// Fingerprints of every table (SQLite's own included) as the current state should be.
@@ -81,12 +81,12 @@ impl Db {
             return None;
         }
         let path = self.scratch.join(format!("{rev}-{}.db", check.replace(' ', "-")));
-        Image::take(&mut self.conn, None).ok()?.write(&path)
+        self.conn.image(None).ok()?.write(&path)
     }
 
     /// Makes the database `image` again (the caller puts the cache in step).
     fn restore(&mut self, image: &Image) -> crate::error::Result<()> {
-        self.conn = image.open()?;
+        self.conn = Watched::new(image.open()?)?;
         Ok(())
     }
 
@@ -99,7 +99,7 @@ impl Db {
             dirty.extend(step.touched.iter().map(|a| a.table.to_ascii_lowercase()));
             dirty.extend(step.footprint.objects.iter().cloned());
             if step.footprint.vacuumed {
-                dirty.extend(fingerprint::all_tables(&self.conn)?);
+                dirty.extend(fingerprint::all_tables(self.conn.get())?);
                 dirty.extend(self.tables.keys().cloned());
             }
         }
@@ -115,7 +115,7 @@ fn step(
     rev: &RevisionId,
     direction: Direction,
 ) -> crate::error::Result<crate::error::Result<crate::migrator::Step>> {
-    let mut session = migrator.session_known(&mut db.conn, &db.settings)?;
+    let mut session = migrator.session_watched(db.conn.get(), db.conn.watch(), &db.settings)?;
     let step = session.step(rev, direction, &[]);
     session.close()?;
     Ok(step)
@@ -171,11 +171,11 @@ fn reup_unproven(db: &Db, level: &Level, down: &crate::migrator::Step) -> crate:
     {
         return Ok(Some(reason));
     }
-    if fingerprint::header_after(&db.conn, &level.header_after, &down.footprint)? != level.header_before {
+    if fingerprint::header_after(db.conn.get(), &level.header_after, &down.footprint)? != level.header_before {
         return Ok(Some("down leaves user_version, application_id or auto_vacuum changed"));
     }
     let dirty = db.dirty(&[&level.up, down])?;
-    let now = fingerprint::tables(&db.conn, &dirty)?;
+    let now = fingerprint::tables(db.conn.get(), &dirty)?;
     let was = |t: &str| level.tables_before.get(t).or_else(|| db.tables.get(t)).cloned().flatten();
     Ok(differing(&dirty, &now, was).map(|_| "down leaves table rows, rowids or trigger order different"))
 }
@@ -223,7 +223,7 @@ pub(super) fn run(
     let conn = image::memory()?;
     let settings = Settings::of(&conn)?;
     let mut db = Db {
-        conn,
+        conn: Watched::new(conn)?,
         scratch: scratch.to_path_buf(),
         cache: SchemaCache::default(),
         tables: Default::default(),
@@ -238,9 +238,9 @@ pub(super) fn run(
     let mut broken: BTreeSet<RevisionId> = BTreeSet::new();
     let mut prefixes = std::collections::BTreeMap::new();
     let mut proofs = Proofs::default();
-    let base_schema = db.cache.read(&db.conn)?;
-    let base = Image::take(&mut db.conn, None)?;
-    let mut header = fingerprint::header(&db.conn)?;
+    let base_schema = db.cache.read(db.conn.get())?;
+    let base = db.conn.image(None)?;
+    let mut header = fingerprint::header(db.conn.get())?;
     let cache = caches_at.contains(&0).then(|| db.cache.clone());
     prefixes.insert(0, Prefix { schema: base_schema.clone(), image: base.clone(), cache });
     let graph = set.graph();
@@ -283,7 +283,7 @@ pub(super) fn run(
                 }
             };
             db.cache.begin_trial();
-            let schema = db.cache.read_after(&db.conn, &up.footprint)?;
+            let schema = db.cache.read_after(db.conn.get(), &up.footprint)?;
             let cache_undo = db.cache.end_trial();
             let previous = levels.last().map_or(&below_schema, |l| &l.schema);
             let diff = previous.diff(&schema);
@@ -297,9 +297,9 @@ pub(super) fn run(
             let dirty = db.dirty(&[&up])?;
             let tables_before: fingerprint::Tables =
                 dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
-            db.tables.extend(fingerprint::tables(&db.conn, &dirty)?);
-            let header_after = fingerprint::header_after(&db.conn, &header, &up.footprint)?;
-            let image = Image::take(&mut db.conn, Some(before))?;
+            db.tables.extend(fingerprint::tables(db.conn.get(), &dirty)?);
+            let header_after = fingerprint::header_after(db.conn.get(), &header, &up.footprint)?;
+            let image = db.conn.image(Some(before))?;
             if broken.is_empty() {
                 let cache = caches_at.contains(&(index + 1)).then(|| db.cache.clone());
                 prefixes.insert(index + 1, Prefix { schema: schema.clone(), image: image.clone(), cache });
@@ -317,7 +317,7 @@ pub(super) fn run(
                 let (migrator, base_schema, base, scratch) = (&migrator, &base_schema, &base, scratch.to_path_buf());
                 let (check_proofs, start) = (options.check_proofs, image.clone());
                 low = Some(scope.spawn(move || {
-                    let conn = start.open()?;
+                    let conn = Watched::new(start.open()?)?;
                     let db = Db { conn, scratch, cache, tables, kept, settings };
                     let pass = DownPass { set, migrator, levels: &mine, below: (base_schema, base), check_proofs };
                     pass.run(db)
@@ -478,7 +478,7 @@ fn down_then_up(
             return Ok(After::Failed(f));
         }
     };
-    let after_down = db.cache.read_after(&db.conn, &down.footprint)?;
+    let after_down = db.cache.read_after(db.conn.get(), &down.footprint)?;
     if after_down != *before {
         let message = "the schema after down differs from the schema before up".to_string();
         let mut f = finding(rev, Some(Direction::Down), "down restores the schema", message);
@@ -502,7 +502,7 @@ fn down_then_up(
             return Ok(After::Failed(f));
         }
     };
-    let schema = db.cache.read_after(&db.conn, &again.footprint)?;
+    let schema = db.cache.read_after(db.conn.get(), &again.footprint)?;
     if schema != level.schema {
         let message = "the schema after up, down, up differs from the first up".to_string();
         let mut f = finding(rev, Some(Direction::Up), "up again gives the same schema", message);
@@ -513,12 +513,12 @@ fn down_then_up(
     if unproven.is_none() {
         // `check_proofs`: the re-up was proven redundant; its result must be the first up's.
         let dirty = db.dirty(&[&level.up, &down, &again])?;
-        let now = fingerprint::tables(&db.conn, &dirty)?;
+        let now = fingerprint::tables(db.conn.get(), &dirty)?;
         if let Some(table) = differing(&dirty, &now, |t| db.tables.get(t).cloned().flatten()) {
             let message = format!("the re-up was proven redundant, yet running it changed the rows of `{table}`");
             return Ok(After::Failed(finding(rev, Some(Direction::Up), "proof", message)));
         }
-        if fingerprint::header(&db.conn)? != level.header_after {
+        if fingerprint::header(db.conn.get())? != level.header_after {
             let message = "the re-up was proven redundant, yet running it changed the header".to_string();
             return Ok(After::Failed(finding(rev, Some(Direction::Up), "proof", message)));
         }

@@ -34,9 +34,25 @@ impl Migrator {
         self.session_pinned(conn, settings)
     }
 
+    /// A session on `conn`, whose authorizer is `watch` already (the harness installs one per
+    /// database, not one per step: installing an authorizer expires every prepared statement).
+    #[cfg(feature = "harness")]
+    pub(crate) fn session_watched<'c>(
+        &'c self,
+        conn: &'c Connection,
+        watch: &Watch,
+        opened: &Settings,
+    ) -> Result<Session<'c>> {
+        let settings = opened.pin_known(conn)?;
+        self.session_on(conn, watch.clone(), settings)
+    }
+
     fn session_pinned<'c>(&'c self, conn: &'c mut Connection, settings: Settings) -> Result<Session<'c>> {
         let watch = Watch::install(conn)?;
-        let conn: &'c Connection = conn;
+        self.session_on(conn, watch, settings)
+    }
+
+    fn session_on<'c>(&'c self, conn: &'c Connection, watch: Watch, settings: Settings) -> Result<Session<'c>> {
         let tracked = history::exists(conn)?;
         let untracked = !tracked && history::has_user_objects(conn)?;
         Ok(Session {
