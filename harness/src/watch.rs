@@ -134,9 +134,10 @@ impl Footprint {
 }
 
 /// Whose SQL is running, which decides what the authorizer records and refuses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Policy {
     /// Retort's own statements: nothing recorded, nothing refused.
+    #[default]
     Retort,
     /// A migration's or populate script's SQL; `transactional` when it runs inside Retort's
     /// transaction (then transaction control is refused).
@@ -175,7 +176,8 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-#[derive(Debug)]
+/// What a watch holds; the default is a fresh watch (`Policy::Retort`, nothing recorded).
+#[derive(Debug, Default)]
 struct State {
     policy: Policy,
     log: Vec<Access>,
@@ -203,15 +205,7 @@ impl Watch {
     // `authorizer` returns `()` before rusqlite 0.40 (`compat::Outcome`).
     #[allow(clippy::unit_arg)]
     pub fn install(conn: &mut Connection) -> crate::error::Result<Watch> {
-        let state = State {
-            policy: Policy::Retort,
-            log: Vec::new(),
-            refusal: None,
-            settings_changed: false,
-            footprint: Footprint::default(),
-            vacuum_copies_history: false,
-        };
-        let watch = Watch { state: Arc::new(Mutex::new(state)) };
+        let watch = Watch { state: Arc::new(Mutex::new(State::default())) };
         let shared = Arc::clone(&watch.state);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
             let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
@@ -228,13 +222,7 @@ impl Watch {
     /// Ends the watch: the authorizer allows everything and records nothing from now on, and
     /// what it held is dropped (a harness database's next session starts from nothing).
     pub fn detach(&self) {
-        let mut state = self.lock();
-        state.policy = Policy::Retort;
-        state.log.clear();
-        state.refusal = None;
-        state.settings_changed = false;
-        state.footprint = Footprint::default();
-        state.vacuum_copies_history = false;
+        *self.lock() = State::default();
     }
 
     /// Sets whose SQL runs next.

@@ -43,11 +43,14 @@ pub fn history(cx: &Context, flags: &HistoryFlags) -> anyhow::Result<()> {
                 );
             };
             let resolve = |t: &str| graph.resolve(t).map_err(anyhow::Error::new);
+            let backwards = || {
+                anyhow::anyhow!(
+                    "`-r {range}`: a range goes from a revision or `base` to a revision, `head` or `heads` (for example `-r base:head`)"
+                )
+            };
             let from = match from {
                 "" | "base" => None,
-                "head" | "heads" => anyhow::bail!(
-                    "`-r {range}`: a range goes from a revision or `base` to a revision, `head` or `heads` (for example `-r base:head`)"
-                ),
+                "head" | "heads" => return Err(backwards()),
                 rev => Some(resolve(rev)?),
             };
             let heads = graph.heads();
@@ -59,9 +62,7 @@ pub fn history(cx: &Context, flags: &HistoryFlags) -> anyhow::Result<()> {
                     join(&heads)
                 ),
                 "head" => heads,
-                "base" => anyhow::bail!(
-                    "`-r {range}`: a range goes from a revision or `base` to a revision, `head` or `heads` (for example `-r base:head`)"
-                ),
+                "base" => return Err(backwards()),
                 rev => vec![resolve(rev)?],
             };
             let mut all = Vec::new();

@@ -60,8 +60,10 @@ pub fn run(cx: &Context, flags: &LockFlags) -> anyhow::Result<()> {
     }
     let old_lock = loaded.lock.clone().or_else(|| salvaged.as_ref().map(Salvage::lock));
     let status = old_lock.as_ref().map(|lock| LockStatus::compare(lock, &set)).unwrap_or_default();
-    // Drifted or missing entries that no commit has released are re-pinned without `--relock`.
-    let committed = Committed::read(&cx.dir);
+    // Drifted or missing entries that no commit has released are re-pinned without `--relock`
+    // (git is asked only when there are any).
+    let nothing_to_repin = status.drifted.is_empty() && status.missing.is_empty();
+    let committed = if nothing_to_repin { Committed::Unknown } else { Committed::read(&cx.dir) };
     let authoring: BTreeSet<RevisionId> = status
         .drifted
         .iter()
