@@ -188,7 +188,22 @@ pub fn lint(set: &MigrationSet) -> Vec<Problem> {
 
 /// A lint finding in `m` at `line`, with its fix.
 fn finding(m: &Migration, line: usize, message: String, help: &str) -> Problem {
-    Problem::error(&m.file, line, ProblemKind::Lint(message)).with_help(help)
+    finding_in(m, &m.file, line, message, help)
+}
+
+/// As `finding`, in `file` (a foreign migration's down is in a file of its own). A foreign
+/// migration has no header to waive a finding in: the help says how to get one.
+fn finding_in(m: &Migration, file: &std::path::Path, line: usize, message: String, help: &str) -> Problem {
+    let help = match &m.origin {
+        Some(origin) if help.contains("-- Allow:") => {
+            format!(
+                "{help} (a {} migration has no header: `import` the directory into Retort's layout to add one)",
+                origin.layout
+            )
+        }
+        _ => help.to_string(),
+    };
+    Problem::error(file, line, ProblemKind::Lint(message)).with_help(help)
 }
 
 /// The template placeholders `revision` wrote that are still in `m` (errors): a `Tables
@@ -229,7 +244,8 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
     // Every finding below is about `m`.
     let finding = |line: usize, message: String, help: &str| finding(m, line, message, help);
     out.extend(placeholders(m));
-    for section in std::iter::once(&m.up).chain(m.down.as_ref()) {
+    for (section, file) in std::iter::once((&m.up, m.up_file())).chain(m.down.as_ref().map(|d| (d, m.down_file()))) {
+        let finding = |line: usize, message: String, help: &str| finding_in(m, file, line, message, help);
         let mut lines = LineIndex::new(&section.sql);
         for s in split_statements(&section.sql) {
             let line = section.line + lines.line_of(s.start);
@@ -302,7 +318,8 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
             }
         }
     }
-    if m.is_merge() {
+    // A merge changes nothing; a foreign migration has no `Tables affected` to compare.
+    if m.is_merge() || m.origin.is_some() {
         return out;
     }
     // A table created and then renamed away or dropped within `up` is a rebuild's scaffolding.

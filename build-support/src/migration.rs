@@ -119,6 +119,8 @@ pub struct Migration {
     pub down: Option<Section>,
     /// 1-based line of each header key, for diagnostics.
     pub key_lines: Vec<(Key, usize)>,
+    /// Where a migration read from a foreign layout came from (`None` for Retort's files).
+    pub origin: Option<crate::layout::Origin>,
 }
 
 impl Migration {
@@ -142,6 +144,7 @@ impl Migration {
             up: empty(),
             down: Some(empty()),
             key_lines: Vec::new(),
+            origin: None,
         }
     }
 
@@ -156,6 +159,25 @@ impl Migration {
     pub fn affecting(mut self, table: &str, change: &str) -> Migration {
         self.tables_affected.push(TableAffected { table: table.to_string(), change: change.to_string(), line: 0 });
         self
+    }
+
+    /// The file `up` is in: the migration's own, or a foreign layout's up file.
+    pub fn up_file(&self) -> &Path {
+        self.origin.as_ref().map_or(&self.file, |o| &o.up)
+    }
+
+    /// The file `down` is in: the migration's own, or a foreign layout's down file.
+    pub fn down_file(&self) -> &Path {
+        self.origin.as_ref().and_then(|o| o.down.as_deref()).unwrap_or(&self.file)
+    }
+
+    /// The revision as shown in messages: the id, and for a foreign migration its tool and
+    /// version (`3f2a9c1b7d4e (sqlx version 3)`).
+    pub fn label(&self) -> String {
+        match &self.origin {
+            Some(origin) => format!("{} ({origin})", self.revision),
+            None => self.revision.to_string(),
+        }
     }
 
     /// True for a merge migration (two or more parents).
@@ -280,6 +302,7 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
         up,
         down,
         key_lines: header.key_lines,
+        origin: None,
     })
 }
 

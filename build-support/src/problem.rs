@@ -209,6 +209,10 @@ pub enum ProblemKind {
     /// A finding of the static lint.
     #[error("{0}")]
     Lint(String),
+    /// A file of a foreign layout (diesel, sqlx, …) as its tool reads it; the help is given
+    /// with it.
+    #[error("{0}")]
+    Foreign(String),
 }
 
 impl ProblemKind {
@@ -248,7 +252,7 @@ impl ProblemKind {
                 "restore the file from version control; if {revision} is not committed yet, `{command} lock` drops it from the lock, and if it was committed but never released, `{command} lock --relock {revision}` does"
             ),
             Io { .. } => "check that the path exists and is readable".into(),
-            Lint(_) => return None,
+            Lint(_) | Foreign(_) => return None,
         })
     }
 }

@@ -40,18 +40,22 @@ impl MigrationSet {
                 Err(mut p) => problems.append(&mut p),
             }
         }
-        match Graph::build(&parsed) {
-            Ok(graph) if problems.is_empty() => {
-                let checksums = parsed.iter().map(|m| (m.revision, checksum::checksum(m))).collect();
-                let migrations = parsed.into_iter().map(|m| (m.revision, m)).collect();
-                Ok(MigrationSet { migrations, checksums, graph })
-            }
+        match MigrationSet::from_migrations(parsed) {
+            Ok(set) if problems.is_empty() => Ok(set),
             Ok(_) => Err(Problems(problems)),
-            Err(mut p) => {
+            Err(Problems(mut p)) => {
                 problems.append(&mut p);
                 Err(Problems(problems))
             }
         }
+    }
+
+    /// Links migrations already built (parsed, or read from a foreign layout) into a set.
+    pub fn from_migrations(migrations: Vec<Migration>) -> Result<MigrationSet, Problems> {
+        let graph = Graph::build(&migrations).map_err(Problems)?;
+        let checksums = migrations.iter().map(|m| (m.revision, checksum::checksum(m))).collect();
+        let migrations = migrations.into_iter().map(|m| (m.revision, m)).collect();
+        Ok(MigrationSet { migrations, checksums, graph })
     }
 
     /// The migration of `rev`.

@@ -418,6 +418,7 @@ mod roundtrip {
                 transaction: if transaction_none { TransactionMode::None } else { TransactionMode::PerMigration },
                 down: irreversible.is_none().then_some(Section { sql: down, line: 0 }),
                 irreversible,
+                origin: None,
                 waivers: waivers.into_iter().map(|(k, reason)| Waiver { kind: kinds[k], reason }).collect(),
                 up: Section { sql: up, line: 0 },
                 key_lines: Vec::new(),

@@ -7,6 +7,7 @@
 //! migrations = "db/migrations"   # default: migrations/ at the project root
 //! database = "app.db"            # when neither --db, RETORT_DATABASE nor DATABASE_URL is set
 //! command = "cargo xtask"        # how this project runs Retort, for hints (default: cargo retort)
+//! layout = "sqlx"                # the directory's layout (default: retort; `auto` detects it)
 //! # the test asserting the schema snapshots (default: found, see `snapshots.rs`)
 //! snapshots = { package = "my-app", test = "schema_snapshots" }
 //! ```
@@ -26,6 +27,8 @@ pub struct Config {
     pub database: Option<PathBuf>,
     /// How the project runs Retort (`cargo retort`, `cargo xtask`, …).
     pub command: Option<String>,
+    /// The migrations directory's layout (`retort`, `diesel`, `sqlx`, …, or `auto`).
+    pub layout: Option<String>,
     /// The test that asserts the schema snapshots (`retort::assert_schema_snapshots!`).
     pub snapshots: Option<SnapshotTest>,
     /// The manifest the table was read from (absent when there is none).
@@ -95,7 +98,7 @@ fn read(manifest: &Path, table: Table) -> anyhow::Result<Option<Config>> {
     let Some(value) = section.and_then(|s| s.metadata).and_then(|m| m.retort) else { return Ok(None) };
     let mut config: Config = value.try_into().with_context(|| {
         format!(
-            "{where_} in {} is not valid: it takes `migrations`, `database` (paths relative to that file), `command` and `snapshots = {{ package = \"…\", test = \"…\" }}`",
+            "{where_} in {} is not valid: it takes `migrations`, `database` (paths relative to that file), `command`, `layout` and `snapshots = {{ package = \"…\", test = \"…\" }}`",
             manifest.display()
         )
     })?;

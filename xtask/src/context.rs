@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use retort_build::populate::PopulateScript;
-use retort_build::{Loaded, LockPolicy, MigrationSet};
+use retort_build::{Layout, Loaded, LockPolicy, MigrationSet};
 
 use crate::config::Config;
 use crate::output;
@@ -26,13 +26,52 @@ pub struct Context {
     /// The command the user runs, with the flags that chose the directory: hints name it
     /// (`cargo retort`, `cargo xtask --migrations db/migrations`, …).
     pub command: String,
+    /// The directory's layout: Retort's, or another tool's (read as it is, never written).
+    pub layout: Layout,
 }
 
 impl Context {
     /// Finds the project from the current directory; `migrations` (as the user typed it, relative
-    /// to the current directory) overrides the configured directory.
-    pub fn new(migrations: Option<&Path>) -> anyhow::Result<Context> {
-        Context::locate(migrations)?.existing()
+    /// to the current directory) overrides the configured directory, and `layout` (`--layout`)
+    /// the configured layout; `auto` detects it and says which it chose.
+    pub fn new(migrations: Option<&Path>, layout: Option<&str>) -> anyhow::Result<Context> {
+        let mut cx = Context::locate(migrations)?.existing()?;
+        if let Some(name) = layout {
+            cx.command.push_str(&format!(" --layout {}", shell_word(name)));
+        }
+        let Some(name) = layout.map(str::to_string).or_else(|| cx.config.layout.clone()) else { return Ok(cx) };
+        cx.layout = if name == "auto" {
+            match retort_build::layout::detect(&cx.dir, &cx.here) {
+                Ok((layout, why)) => {
+                    output::status("Layout", format!("{layout} ({why})"));
+                    layout
+                }
+                Err(problems) => {
+                    for p in &problems.0 {
+                        output::diagnostic(&cx, p);
+                    }
+                    anyhow::bail!("cannot tell the layout of {}; pass `--layout <name>`", cx.show(&cx.dir).display());
+                }
+            }
+        } else {
+            Layout::from_name(&name).ok_or_else(|| {
+                let names: Vec<&str> = Layout::ALL.iter().map(|l| l.name()).collect();
+                anyhow::anyhow!("unknown layout `{name}`: pass one of {}, or auto", names.join(", "))
+            })?
+        };
+        Ok(cx)
+    }
+
+    /// Refuses a command that writes into the migrations directory when it is another tool's.
+    pub fn writable(&self, command: &str) -> anyhow::Result<()> {
+        if self.layout != Layout::Retort {
+            anyhow::bail!(
+                "`{command}` writes into the migrations directory, and {} is in {}'s layout, which Retort reads but never writes; migrate-test, lint, history, heads, branches, show, current, upgrade, downgrade, stamp and verify work on it as it is",
+                self.show(&self.dir).display(),
+                self.layout
+            );
+        }
+        Ok(())
     }
 
     /// As `new`, for a migrations directory that may not exist yet (`init`).
@@ -45,13 +84,13 @@ impl Context {
             let root = retort_build::workspace_root(dir.parent().unwrap_or(&dir));
             let config = Config::find(&here, &root)?;
             let command = format!("{} --migrations {}", config.command(), shell_word(&given.to_string_lossy()));
-            return Ok(Context { root, dir, here, config, command });
+            return Ok(Context { root, dir, here, config, command, layout: Layout::Retort });
         }
         let root = workspace_root(&here)?;
         let config = Config::find(&here, &root)?;
         let dir = config.migrations.clone().unwrap_or_else(|| root.join("migrations"));
         let command = config.command();
-        Ok(Context { root, dir, here, config, command })
+        Ok(Context { root, dir, here, config, command, layout: Layout::Retort })
     }
 
     /// Refuses a migrations directory that does not exist (a usage error, exit 2).
@@ -65,9 +104,9 @@ impl Context {
         Ok(self)
     }
 
-    /// Reads the directory; `policy` says whether a stale lock is an error.
+    /// Reads the directory in its layout; `policy` says whether a stale lock is an error.
     pub fn load(&self, policy: LockPolicy) -> Loaded {
-        retort_build::load(&self.dir, &self.here, policy)
+        retort_build::layout::load(&self.dir, &self.here, self.layout, policy)
     }
 
     /// The migration set, after printing every warning; a `Failure` after printing every error.

@@ -12,6 +12,11 @@ pub struct Flags {
     /// The migrations directory (default: `migrations/` at the workspace root).
     #[arg(long, global = true, value_name = "DIR")]
     pub migrations: Option<PathBuf>,
+    /// The directory's layout: retort, diesel, sqlx, golang-migrate, dbmate, refinery, or auto
+    /// (detected, and said which). Another tool's directory is read as that tool reads it and
+    /// never written to (default: `layout` in the retort table, else retort).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub layout: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -56,6 +61,10 @@ pub enum Command {
     Downgrade(DowngradeFlags),
     /// Record a target in the history table without running any SQL.
     Stamp(StampFlags),
+    /// Write another tool's migrations directory (diesel, sqlx, golang-migrate, dbmate, refinery)
+    /// as Retort files: one linear chain, `Tables affected` from what each up really does; then
+    /// lock and migrate-test them. SRC is never changed.
+    Import(ImportFlags),
     /// Benchmark Retort against plain rusqlite on generated migration chains (release build).
     Bench(BenchFlags),
 }
@@ -67,6 +76,19 @@ pub struct InitFlags {
     /// instead of printing them.
     #[arg(long)]
     pub write: bool,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportFlags {
+    /// The layout SRC is in: diesel, sqlx, golang-migrate, dbmate, refinery, or auto.
+    #[arg(long, value_name = "LAYOUT")]
+    pub from: String,
+    /// The directory to import.
+    pub src: PathBuf,
+    /// Where to write the Retort files (default: the configured migrations directory); it must
+    /// be empty or not exist.
+    pub dest: Option<PathBuf>,
 }
 
 /// `bench`.

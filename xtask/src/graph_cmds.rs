@@ -101,7 +101,16 @@ pub fn show(cx: &Context, flags: &ShowFlags) -> anyhow::Result<()> {
 
 fn print_details(set: &MigrationSet, m: &Migration) {
     let graph = set.graph();
-    println!("    File:        {}", m.file.display());
+    match &m.origin {
+        Some(origin) => {
+            println!("    Origin:      {origin}");
+            println!("    Up file:     {}", origin.up.display());
+            if let Some(down) = &origin.down {
+                println!("    Down file:   {}", down.display());
+            }
+        }
+        None => println!("    File:        {}", m.file.display()),
+    }
     println!("    Revises:     {}", join(&m.parents));
     if !m.depends_on.is_empty() {
         println!("    Depends On:  {}", join(&m.depends_on));
@@ -140,7 +149,8 @@ fn line(set: &MigrationSet, rev: &RevisionId) -> String {
     if m.is_merge() {
         tags.push_str(" (mergepoint)");
     }
-    format!("{rev}{tags}, {}", m.message)
+    let origin = m.origin.as_ref().map_or(String::new(), |o| format!(" [{o}: {}]", o.up.display()));
+    format!("{rev}{tags}, {}{origin}", m.message)
 }
 
 fn join(revs: &[RevisionId]) -> String {

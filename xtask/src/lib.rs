@@ -10,6 +10,7 @@ mod context;
 mod db;
 mod flags;
 mod graph_cmds;
+mod import;
 mod init;
 mod lock;
 mod migrate_test;
@@ -66,20 +67,32 @@ where
 
 fn dispatch(flags: Flags) -> anyhow::Result<()> {
     let migrations = flags.migrations;
+    let layout = flags.layout;
     // Every command but `bench` (which generates its own migrations) and `init` (which creates
-    // the directory) works on an existing migrations directory.
-    let cx = || Context::new(migrations.as_deref());
+    // the directory) works on an existing migrations directory, in its layout.
+    let cx = || Context::new(migrations.as_deref(), layout.as_deref());
+    // Commands that write into the directory work on Retort's layout only.
+    let writable = |command: &str| cx().and_then(|cx| cx.writable(command).map(|()| cx));
     match flags.command {
         Command::Bench(f) => bench::run(&f),
-        Command::Init(f) => init::run(&Context::locate(migrations.as_deref())?, &f),
+        // An explicit DEST needs no project around it; the default is the configured directory.
+        Command::Import(f) => import::run(&Context::locate(f.dest.as_deref().or(migrations.as_deref()))?, &f),
+        Command::Init(f) => {
+            if layout.as_deref().is_some_and(|l| l != "retort") {
+                anyhow::bail!(
+                    "`init` sets up Retort's own layout; another tool's directory needs no setup: pass `--layout` to the other commands"
+                );
+            }
+            init::run(&Context::locate(migrations.as_deref())?, &f)
+        }
         Command::MigrateTest(f) => migrate_test::run(&cx()?, &f),
         Command::Lint => migrate_test::lint(&cx()?),
-        Command::Revision(f) => authoring::revision(&cx()?, &f),
-        Command::Merge(f) => authoring::merge(&cx()?, &f),
+        Command::Revision(f) => authoring::revision(&writable("revision")?, &f),
+        Command::Merge(f) => authoring::merge(&writable("merge")?, &f),
         Command::Verify(f) => verify::verify(&cx()?, &f),
         Command::Populate(f) => verify::populate(&cx()?, &f),
         Command::Check => migrate_test::check(&cx()?),
-        Command::Lock(f) => lock::run(&cx()?, &f),
+        Command::Lock(f) => lock::run(&writable("lock")?, &f),
         Command::Heads => graph_cmds::heads(&cx()?),
         Command::Branches => graph_cmds::branches(&cx()?),
         Command::History(f) => graph_cmds::history(&cx()?, &f),

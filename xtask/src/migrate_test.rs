@@ -113,7 +113,7 @@ fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow:
         }
         Event::Failed(finding) => {
             progress.clear();
-            print_finding(finding);
+            print_finding(&set, finding);
         }
         Event::Note { verb, text } => {
             progress.clear();
@@ -127,7 +127,15 @@ fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow:
     if let Some(dir) = &outcome.kept_dir {
         output::status("Kept", format!("failing databases in {}", dir.display()));
     }
-    snapshots(&mut tally, cx);
+    if cx.layout == retort_build::Layout::Retort {
+        snapshots(&mut tally, cx);
+    } else {
+        let text = format!(
+            "schema snapshots not run: they live in a crate that embeds Retort-format migrations; `{}` writes such a copy",
+            cx.run("import")
+        );
+        output::status("Note", text);
+    }
     finish(tally)
 }
 
@@ -185,8 +193,20 @@ fn check_heads(cx: &Context, tally: &mut Tally, set: &MigrationSet, allow_multip
     }
 }
 
-fn print_finding(finding: &Finding) {
+/// A finding, and for a foreign migration the tool's version and the file of the side that
+/// failed, on the line under it.
+fn print_finding(set: &MigrationSet, finding: &Finding) {
     let mut lines = finding.to_string();
+    let m = finding.revision.and_then(|rev| set.get(&rev));
+    if let Some((m, origin)) = m.and_then(|m| Some(m).zip(m.origin.as_ref())) {
+        let file = match finding.direction {
+            Some(retort::Direction::Down) => m.down_file(),
+            _ => m.up_file(),
+        };
+        let (first, rest) = lines.split_once('\n').map_or((lines.as_str(), ""), |(a, b)| (a, b));
+        let rest = if rest.is_empty() { String::new() } else { format!("\n{rest}") };
+        lines = format!("{first}\n{origin}: {}{rest}", file.display());
+    }
     lines = lines.replace('\n', "\n             ");
     anstream::eprintln!("{RED}{:>12}{RED:#} {lines}", "FAILED");
 }

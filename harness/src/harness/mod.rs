@@ -9,9 +9,12 @@
 //! one is "not tested"); a failing database is written out and its path reported (the first 20
 //! per run).
 
+mod effects;
 mod image;
 mod roundtrip;
 mod walk;
+
+pub use effects::{UpEffects, up_effects};
 
 use std::path::PathBuf;
 

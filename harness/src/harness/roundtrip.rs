@@ -25,6 +25,12 @@ fn finding(rev: RevisionId, direction: Option<Direction>, check: &str, message: 
     Finding { revision: Some(rev), direction, check: check.to_string(), message, diff: None, kept: None }
 }
 
+/// True when `m` has a down with no statement (empty, or comments only) and an up with one.
+fn down_does_nothing(m: &Migration) -> bool {
+    let empty = |sql: &str| retort_build::sql::tokenize(sql).is_empty();
+    m.down.as_ref().is_some_and(|down| empty(&down.sql)) && !empty(&m.up.sql)
+}
+
 /// Data changes and drops seen by the authorizer that the header does not waive.
 fn rule_violations(m: &Migration, touched: &[Access]) -> Vec<String> {
     let dropped: BTreeSet<&str> =
@@ -470,6 +476,14 @@ fn down_then_up(
     proofs: &mut Proofs,
 ) -> crate::error::Result<After> {
     let rev = level.rev;
+    if let Some(m) = migrator.set().get(&rev).filter(|m| down_does_nothing(m)) {
+        // Its own finding, not a wall of schema diff: the down has no statement to run.
+        let message = format!(
+            "down does nothing: {} holds no statement while up does; write the SQL that undoes up, or make the migration irreversible",
+            m.down_file().display()
+        );
+        return Ok(After::Failed(finding(rev, Some(Direction::Down), "down", message)));
+    }
     let down = match step(migrator, db, &rev, Direction::Down)? {
         Ok(down) => down,
         Err(e) => {

@@ -125,6 +125,10 @@ impl Migrator {
     ) -> Result<(Duration, Vec<Access>, Footprint)> {
         let conn = run.conn;
         let transactional = m.transaction == TransactionMode::PerMigration;
+        let file = match direction {
+            Direction::Up => m.up_file().to_path_buf(),
+            Direction::Down => m.down_file().to_path_buf(),
+        };
         let started = Instant::now();
         let (touched, mut footprint) =
             match run.run_user_sql(section, if transactional { Mode::InTransaction } else { Mode::Autocommit })? {
@@ -134,7 +138,7 @@ impl Migrator {
                     return Err(Error::Statement {
                         revision: m.revision,
                         direction,
-                        file: m.file.clone(),
+                        file: file.clone(),
                         line,
                         cause,
                         transactional,
@@ -149,7 +153,7 @@ impl Migrator {
             return Err(Error::ForeignKeyMismatch {
                 revision: m.revision,
                 direction,
-                file: m.file.clone(),
+                file: file.clone(),
                 mismatches,
                 done: done.to_vec(),
             });
@@ -159,7 +163,7 @@ impl Migrator {
             return Err(Error::ForeignKeys {
                 revision: m.revision,
                 direction,
-                file: m.file.clone(),
+                file: file.clone(),
                 violations,
                 done: done.to_vec(),
             });

@@ -65,6 +65,19 @@ pub struct Object {
     pub lines: Vec<Line>,
 }
 
+impl Object {
+    /// The table it belongs to: its own name for a table or view, the table it is on for an
+    /// index or trigger.
+    pub fn table(&self) -> &str {
+        match self.kind {
+            Kind::Table | Kind::View => &self.name,
+            Kind::Index | Kind::Trigger => {
+                self.lines.first().and_then(|l| l.as_str().strip_prefix("on ")).unwrap_or(&self.name)
+            }
+        }
+    }
+}
+
 /// One attribute line of an object: the text the snapshot shows, and the form two lines are
 /// compared by. They differ only for lines holding SQL as written (a `CHECK`, a default, a
 /// generated column's or an index's expression, a view's or trigger's text): shown with its
