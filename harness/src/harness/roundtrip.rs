@@ -366,7 +366,8 @@ pub(super) fn run(
             }
             None => {
                 let m = set.get(rev).ok_or_else(|| crate::error::Error::Misuse(format!("{rev} is not in the set")))?;
-                let note = if m.irreversible.is_some() { " (up only: irreversible)" } else { "" };
+                let note =
+                    m.irreversible.as_ref().map_or(String::new(), |why| format!(" (up only, irreversible: {why})"));
                 on_result(Ok(("round trip", format!("{rev} {}{note}", m.message))));
             }
         }
