@@ -9,28 +9,15 @@ use std::path::{Path, PathBuf};
 use super::{Found, Part, Read, SortKey, leading_digits};
 use crate::migration::TransactionMode;
 
-pub(crate) fn read(dir: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Read {
+pub(crate) fn read(entries: Vec<(String, PathBuf)>, show: &dyn Fn(&Path) -> PathBuf) -> Read {
     let mut read = Read::default();
-    let entries = match super::entries(dir, show) {
-        Ok(entries) => entries,
-        Err(p) => {
-            read.problems.extend(p.0);
-            return read;
-        }
-    };
     for (name, path) in entries {
         if !path.is_file() {
             continue;
         }
         let version = leading_digits(&name);
         if version.is_empty() || !name.ends_with(".sql") {
-            if name.ends_with(".sql") {
-                read.warning(
-                    &show(&path),
-                    "not a migration to dbmate (no leading version digits): skipped".into(),
-                    "name it `<version>_<name>.sql`",
-                );
-            }
+            read.skipped(&name, &show(&path), "dbmate", "`<version>_<name>.sql`");
             continue;
         }
         read.inputs.push(path.clone());

@@ -10,15 +10,8 @@ use std::path::{Path, PathBuf};
 use super::{Found, Part, Read, SortKey};
 use crate::migration::TransactionMode;
 
-pub(crate) fn read(dir: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Read {
+pub(crate) fn read(entries: Vec<(String, PathBuf)>, show: &dyn Fn(&Path) -> PathBuf) -> Read {
     let mut read = Read::default();
-    let entries = match super::entries(dir, show) {
-        Ok(entries) => entries,
-        Err(p) => {
-            read.problems.extend(p.0);
-            return read;
-        }
-    };
     for (name, path) in entries {
         if name.starts_with('.') || !path.is_dir() {
             continue;

@@ -11,25 +11,15 @@ use std::path::{Path, PathBuf};
 use super::{Found, Part, Read, SortKey, leading_digits};
 use crate::migration::TransactionMode;
 
-pub(crate) fn read(dir: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Read {
+pub(crate) fn read(entries: Vec<(String, PathBuf)>, show: &dyn Fn(&Path) -> PathBuf) -> Read {
     let mut read = Read::default();
-    let entries = match super::entries(dir, show) {
-        Ok(entries) => entries,
-        Err(p) => {
-            read.problems.extend(p.0);
-            return read;
-        }
-    };
     let mut versions: BTreeMap<u64, (String, Option<Part>, Option<Part>)> = BTreeMap::new();
     for (name, path) in entries {
         if !path.is_file() {
             continue;
         }
         let Some((number, label, is_up)) = parse(&name) else {
-            if name.ends_with(".sql") {
-                let help = "name it `<version>_<name>.up.sql` and `<version>_<name>.down.sql`";
-                read.warning(&show(&path), "not a migration to golang-migrate: skipped".into(), help);
-            }
+            read.skipped(&name, &show(&path), "golang-migrate", "`<version>_<name>.up.sql` and `.down.sql`");
             continue;
         };
         read.inputs.push(path.clone());

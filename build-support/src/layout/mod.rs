@@ -203,6 +203,13 @@ impl Read {
     fn warning(&mut self, file: &Path, message: String, help: &str) {
         self.problems.push(Problem::warning(file, 0, ProblemKind::Foreign(message)).with_help(help));
     }
+
+    /// A file the tool skips: a warning when it is a `.sql` file (likely meant as a migration).
+    fn skipped(&mut self, name: &str, file: &Path, tool: &str, form: &str) {
+        if name.ends_with(".sql") {
+            self.warning(file, format!("not a migration to {tool}: skipped"), &format!("name it {form}"));
+        }
+    }
 }
 
 /// The entries of `dir`, sorted by name, or a problem naming it.
@@ -222,13 +229,15 @@ pub(crate) fn entries(dir: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Result<Vec
 /// populate scripts: it holds neither.
 pub fn load(dir: &Path, root: &Path, layout: Layout, policy: LockPolicy) -> Loaded {
     let show = |p: &Path| display_path(root, p);
-    let mut read = match layout {
-        Layout::Retort => return crate::dir::load(dir, root, policy),
-        Layout::Diesel => diesel::read(dir, &show),
-        Layout::Sqlx => sqlx::read(dir, &show),
-        Layout::GolangMigrate => golang_migrate::read(dir, &show),
-        Layout::Dbmate => dbmate::read(dir, &show),
-        Layout::Refinery => refinery::read(dir, &show),
+    let listed = if layout == Layout::Retort { Ok(Vec::new()) } else { entries(dir, &show) };
+    let mut read = match (layout, listed) {
+        (Layout::Retort, _) => return crate::dir::load(dir, root, policy),
+        (_, Err(problems)) => Read { problems: problems.0, ..Read::default() },
+        (Layout::Diesel, Ok(listed)) => diesel::read(listed, &show),
+        (Layout::Sqlx, Ok(listed)) => sqlx::read(listed, &show),
+        (Layout::GolangMigrate, Ok(listed)) => golang_migrate::read(listed, &show),
+        (Layout::Dbmate, Ok(listed)) => dbmate::read(listed, &show),
+        (Layout::Refinery, Ok(listed)) => refinery::read(listed, &show),
     };
     read.inputs.insert(0, dir.to_path_buf());
     let mut found = std::mem::take(&mut read.found);

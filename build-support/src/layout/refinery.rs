@@ -10,21 +10,15 @@ use std::path::{Path, PathBuf};
 use super::{Found, Part, Read, SortKey, leading_digits};
 use crate::migration::TransactionMode;
 
-pub(crate) fn read(dir: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Read {
+pub(crate) fn read(entries: Vec<(String, PathBuf)>, show: &dyn Fn(&Path) -> PathBuf) -> Read {
     let mut read = Read::default();
     let mut files = Vec::new();
-    walk(dir, show, &mut read, &mut files);
+    walk(entries, show, &mut read, &mut files);
     files.sort();
     for path in files {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let Some((prefix, version, label)) = parse(&name) else {
-            if name.ends_with(".sql") {
-                read.warning(
-                    &show(&path),
-                    "not a migration to refinery: skipped".into(),
-                    "name it `V<version>__<name>.sql`",
-                );
-            }
+            read.skipped(&name, &show(&path), "refinery", "`V<version>__<name>.sql`");
             continue;
         };
         read.inputs.push(path.clone());
@@ -59,18 +53,16 @@ pub(crate) fn read(dir: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Read {
     read
 }
 
-fn walk(dir: &Path, show: &dyn Fn(&Path) -> PathBuf, read: &mut Read, files: &mut Vec<PathBuf>) {
-    match super::entries(dir, show) {
-        Ok(entries) => {
-            for (_, path) in entries {
-                if path.is_dir() {
-                    walk(&path, show, read, files);
-                } else {
-                    files.push(path);
-                }
-            }
+fn walk(entries: Vec<(String, PathBuf)>, show: &dyn Fn(&Path) -> PathBuf, read: &mut Read, files: &mut Vec<PathBuf>) {
+    for (_, path) in entries {
+        if !path.is_dir() {
+            files.push(path);
+            continue;
         }
-        Err(p) => read.problems.extend(p.0),
+        match super::entries(&path, show) {
+            Ok(inner) => walk(inner, show, read, files),
+            Err(p) => read.problems.extend(p.0),
+        }
     }
 }
 

@@ -20,28 +20,15 @@ struct Pair {
     no_transaction: bool,
 }
 
-pub(crate) fn read(dir: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Read {
+pub(crate) fn read(entries: Vec<(String, PathBuf)>, show: &dyn Fn(&Path) -> PathBuf) -> Read {
     let mut read = Read::default();
-    let entries = match super::entries(dir, show) {
-        Ok(entries) => entries,
-        Err(p) => {
-            read.problems.extend(p.0);
-            return read;
-        }
-    };
     let mut pairs: BTreeMap<i64, Pair> = BTreeMap::new();
     for (name, path) in entries {
         if !path.is_file() {
             continue;
         }
         let Some((version, rest)) = name.split_once('_').filter(|(_, rest)| rest.ends_with(".sql")) else {
-            if name.ends_with(".sql") {
-                read.warning(
-                    &show(&path),
-                    "not a migration to sqlx (no `<version>_` prefix): skipped".into(),
-                    "name it `<version>_<name>.sql`",
-                );
-            }
+            read.skipped(&name, &show(&path), "sqlx", "`<version>_<name>.sql`");
             continue;
         };
         read.inputs.push(path.clone());
