@@ -131,8 +131,10 @@ fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow:
         snapshots(&mut tally, cx);
     } else {
         let text = format!(
-            "schema snapshots not run: they live in a crate that embeds Retort-format migrations; `{}` writes such a copy",
-            cx.run("import")
+            "schema snapshots not run: they live in a crate that embeds Retort-format migrations; `{} import --from {} {} DEST` writes such a copy",
+            cx.config.command(),
+            cx.layout,
+            crate::context::shell_word(&cx.show(&cx.dir).to_string_lossy())
         );
         output::status("Note", text);
     }
