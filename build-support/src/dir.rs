@@ -182,7 +182,8 @@ fn is_dropping(name: &str) -> bool {
         || [".swp", ".swo", ".bak", ".orig"].iter().any(|ext| name.ends_with(ext))
 }
 
-fn read_error(display: &Path, e: &std::io::Error) -> Problem {
+/// A file that cannot be read, as a problem naming it.
+pub(crate) fn read_error(display: &Path, e: &std::io::Error) -> Problem {
     Problem::error(display, 0, ProblemKind::Io { what: "file", reason: e.to_string() })
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::key::Key;
 use crate::problem::{Problem, ProblemKind};
 use crate::revision::RevisionId;
-use crate::text::{normalize_file, normalize_section};
+use crate::text::normalize_section;
 
 /// Whether a migration runs inside a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -171,15 +171,6 @@ impl Migration {
         self.origin.as_ref().and_then(|o| o.down.as_deref()).unwrap_or(&self.file)
     }
 
-    /// The revision as shown in messages: the id, and for a foreign migration its tool and
-    /// version (`3f2a9c1b7d4e (sqlx version 3)`).
-    pub fn label(&self) -> String {
-        match &self.origin {
-            Some(origin) => format!("{} ({origin})", self.revision),
-            None => self.revision.to_string(),
-        }
-    }
-
     /// True for a merge migration (two or more parents).
     pub fn is_merge(&self) -> bool {
         self.parents.len() >= 2
@@ -228,13 +219,7 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
     let Some((file_revision, _)) = parse_file_name(name) else {
         return Err(vec![err(0, ProblemKind::BadFileName)]);
     };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => normalize_file(text),
-        Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-            return Err(vec![err(line, ProblemKind::NotUtf8)]);
-        }
-    };
+    let text = crate::text::decode(bytes).map_err(|line| vec![err(line, ProblemKind::NotUtf8)])?;
     let lines: Vec<&str> = text.split('\n').collect();
     let mut parser = Parser { display, problems: Vec::new(), file_revision, seen: Vec::new() };
     let header_end =

@@ -10,6 +10,13 @@ pub fn normalize_file(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
+/// `bytes` as UTF-8, `normalize_file`d; or the 1-based line of the first byte that is not UTF-8.
+pub fn decode(bytes: &[u8]) -> Result<String, usize> {
+    std::str::from_utf8(bytes)
+        .map(normalize_file)
+        .map_err(|e| 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count())
+}
+
 /// Canonical section text: trailing whitespace dropped from every line, blank lines dropped at
 /// both ends. Returns the text and how many leading lines were dropped.
 pub fn normalize_section(lines: &[&str]) -> (String, usize) {

@@ -57,12 +57,13 @@ pub fn run(cx: &Context, flags: &ImportFlags) -> anyhow::Result<()> {
     let set =
         loaded.set.ok_or_else(|| Failure(format!("{} could not be read as {layout}", cx.show(&src).display())))?;
     let effects = retort::harness::up_effects(&set).map_err(crate::db::db_error)?;
+    let by_revision: std::collections::BTreeMap<_, _> = effects.effects.iter().map(|(rev, t)| (*rev, t)).collect();
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let now = retort_build::timestamp::now_rfc3339();
     for m in set.in_order() {
         let origin = m.origin.as_ref().expect("a foreign layout's migrations have an origin");
-        let tables = match effects.effects.iter().find(|(rev, _)| *rev == m.revision) {
-            Some((_, tables)) => tables.clone(),
+        let tables = match by_revision.get(&m.revision) {
+            Some(tables) => (*tables).clone(),
             None => text_effects(m),
         };
         let mut out = m.clone();

@@ -200,7 +200,9 @@ fn check_heads(cx: &Context, tally: &mut Tally, set: &MigrationSet, allow_multip
 fn print_finding(set: &MigrationSet, finding: &Finding) {
     let mut lines = finding.to_string();
     let m = finding.revision.and_then(|rev| set.get(&rev));
-    if let Some((m, origin)) = m.and_then(|m| Some(m).zip(m.origin.as_ref())) {
+    if let Some(m) = m
+        && let Some(origin) = &m.origin
+    {
         let file = match finding.direction {
             Some(retort::Direction::Down) => m.down_file(),
             _ => m.up_file(),

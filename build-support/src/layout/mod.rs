@@ -28,7 +28,7 @@ use crate::migration::{Migration, Section, TransactionMode};
 use crate::problem::{Problem, ProblemKind, Problems};
 use crate::revision::RevisionId;
 use crate::set::MigrationSet;
-use crate::text::{normalize_file, normalize_section};
+use crate::text::normalize_section;
 use crate::workspace::display_path;
 
 pub use detect::detect;
@@ -70,26 +70,6 @@ impl Layout {
     /// The layout named `name`.
     pub fn from_name(name: &str) -> Option<Layout> {
         Layout::ALL.into_iter().find(|l| l.name() == name)
-    }
-
-    /// Whether the tool's SQLite connections enforce foreign keys unless the application says
-    /// otherwise: sqlx's do (`SqliteConnectOptions` sets `foreign_keys = ON`); diesel, refinery
-    /// (rusqlite), and the Go tools (mattn/go-sqlite3 without `_foreign_keys`) leave SQLite's
-    /// default, off. Retort's own steps run with them off.
-    pub fn enforces_foreign_keys(self) -> bool {
-        self == Layout::Sqlx
-    }
-
-    /// How the tool orders versions, for messages.
-    pub fn order_rule(self) -> &'static str {
-        match self {
-            Layout::Retort => "the revision graph",
-            Layout::Diesel => "version (the name up to the first `_`, dashes removed) compared as text",
-            Layout::Sqlx => "version parsed as a 64-bit integer",
-            Layout::GolangMigrate => "version parsed as an unsigned integer",
-            Layout::Dbmate => "file name compared as text",
-            Layout::Refinery => "version parsed as a 32-bit integer",
-        }
     }
 }
 
@@ -142,15 +122,10 @@ impl Part {
     /// The whole file `path`, or a problem naming it.
     fn read(path: &Path, show: &dyn Fn(&Path) -> PathBuf) -> Result<Part, Problems> {
         let file = show(path);
-        let bytes = std::fs::read(path).map_err(|e| {
-            Problems(vec![Problem::error(&file, 0, ProblemKind::Io { what: "file", reason: e.to_string() })])
-        })?;
-        match std::str::from_utf8(&bytes) {
-            Ok(text) => Ok(Part { file, text: normalize_file(text), line: 1 }),
-            Err(e) => {
-                let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-                Err(Problems(vec![Problem::error(&file, line, ProblemKind::NotUtf8)]))
-            }
+        let bytes = std::fs::read(path).map_err(|e| Problems(vec![crate::dir::read_error(&file, &e)]))?;
+        match crate::text::decode(&bytes) {
+            Ok(text) => Ok(Part { file, text, line: 1 }),
+            Err(line) => Err(Problems(vec![Problem::error(&file, line, ProblemKind::NotUtf8)])),
         }
     }
 

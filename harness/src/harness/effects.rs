@@ -64,11 +64,17 @@ pub fn up_effects(set: &MigrationSet) -> crate::error::Result<UpEffects> {
             };
             tables.entry(table).or_default().push(what);
         }
+        let dropped: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Removed(o) if o.kind == Kind::Table => Some(o.name.as_str()),
+                _ => None,
+            })
+            .collect();
         for step in &report.steps {
             for access in &step.touched {
                 let writes = matches!(access.kind, AccessKind::Insert | AccessKind::Update | AccessKind::Delete);
-                let dropped = changes.iter().any(|c| matches!(c, Change::Removed(o) if o.kind == Kind::Table && o.name == access.table.to_lowercase()));
-                if writes && !dropped {
+                if writes && !dropped.contains(&access.table.to_lowercase().as_str()) {
                     let entry = tables.entry(access.table.to_lowercase()).or_default();
                     if !entry.iter().any(|w| w == "rows written") {
                         entry.push("rows written".to_string());

@@ -126,8 +126,8 @@ impl Migrator {
         let conn = run.conn;
         let transactional = m.transaction == TransactionMode::PerMigration;
         let file = match direction {
-            Direction::Up => m.up_file().to_path_buf(),
-            Direction::Down => m.down_file().to_path_buf(),
+            Direction::Up => m.up_file(),
+            Direction::Down => m.down_file(),
         };
         let started = Instant::now();
         let (touched, mut footprint) =
@@ -138,7 +138,7 @@ impl Migrator {
                     return Err(Error::Statement {
                         revision: m.revision,
                         direction,
-                        file: file.clone(),
+                        file: file.to_path_buf(),
                         line,
                         cause,
                         transactional,
@@ -153,7 +153,7 @@ impl Migrator {
             return Err(Error::ForeignKeyMismatch {
                 revision: m.revision,
                 direction,
-                file: file.clone(),
+                file: file.to_path_buf(),
                 mismatches,
                 done: done.to_vec(),
             });
@@ -163,7 +163,7 @@ impl Migrator {
             return Err(Error::ForeignKeys {
                 revision: m.revision,
                 direction,
-                file: file.clone(),
+                file: file.to_path_buf(),
                 violations,
                 done: done.to_vec(),
             });
