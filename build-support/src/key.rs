@@ -24,6 +24,8 @@ pub enum Key {
     Irreversible,
     /// `Allow`: a waiver of one lint rule, with its reason.
     Allow,
+    /// `Lossy`: tables or columns whose rows a step may not carry through, with the reason.
+    Lossy,
     /// `Requires` (populate scripts): the revision whose schema the script needs.
     Requires,
 }
@@ -31,7 +33,7 @@ pub enum Key {
 impl Key {
     /// The keys of a migration header, in the order `migration::render` writes them (`Tables
     /// affected` aside, which it writes last).
-    pub const MIGRATION: [Key; 9] = [
+    pub const MIGRATION: [Key; 10] = [
         Key::RevisionId,
         Key::Revises,
         Key::CreateDate,
@@ -41,6 +43,7 @@ impl Key {
         Key::Transaction,
         Key::Irreversible,
         Key::Allow,
+        Key::Lossy,
     ];
 
     /// The key as written in a file.
@@ -55,6 +58,7 @@ impl Key {
             Key::Transaction => "Transaction",
             Key::Irreversible => "Irreversible",
             Key::Allow => "Allow",
+            Key::Lossy => "Lossy",
             Key::Requires => "Requires",
         }
     }
@@ -76,6 +80,9 @@ impl Key {
                 "a label is a name such as `billing`: not `head`, `heads` or `base`, not `+N`/`-N`, not 4 or more hex digits alone, without `@`, `:` or spaces"
             }
             Key::Irreversible => "give the reason the migration cannot be undone",
+            Key::Lossy => {
+                "write `Lossy: <table>.<column>, <table>: <reason>`: the columns (or whole tables) whose values the up or the down does not keep"
+            }
             Key::TablesAffected => {
                 "list the tables on the lines below the key, one `-- - <table>: <what changes>` each"
             }

@@ -37,7 +37,7 @@ pub use graph::{Graph, ResolveError};
 pub use key::Key;
 pub use layout::{Layout, Origin};
 pub use lock::{LOCK_FILE, Lock, LockEntry, LockPolicy, LockStatus, Salvage, has_conflict_markers};
-pub use migration::{Migration, Section, TableAffected, TransactionMode, Waiver, WaiverKind};
+pub use migration::{Lossy, LossyItem, Migration, Section, TableAffected, TransactionMode, Waiver, WaiverKind};
 pub use problem::{DEFAULT_COMMAND, Location, Problem, ProblemKind, Problems, Severity};
 pub use revision::RevisionId;
 pub use set::{MigrationSet, SourceFile};

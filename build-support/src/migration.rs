@@ -61,6 +61,33 @@ pub struct Waiver {
     pub reason: String,
 }
 
+/// A `Lossy:` line: what the data round trip does not require a step to keep, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lossy {
+    /// What it names, as written.
+    pub items: Vec<LossyItem>,
+    /// Why.
+    pub reason: String,
+}
+
+/// One name in a `Lossy:` line: a whole table, or one of its columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LossyItem {
+    /// The table.
+    pub table: String,
+    /// The column; `None` for every column (and every row) of the table.
+    pub column: Option<String>,
+}
+
+impl std::fmt::Display for LossyItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(column) => write!(f, "{}.{column}", self.table),
+            None => f.write_str(&self.table),
+        }
+    }
+}
+
 /// One `- table: what` entry under `Tables affected`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableAffected {
@@ -113,6 +140,8 @@ pub struct Migration {
     pub irreversible: Option<String>,
     /// `Allow` lines.
     pub waivers: Vec<Waiver>,
+    /// `Lossy` lines.
+    pub lossy: Vec<Lossy>,
     /// The `-- migrate:up` section.
     pub up: Section,
     /// The `-- migrate:down` section; `None` exactly when irreversible.
@@ -141,6 +170,7 @@ impl Migration {
             transaction: TransactionMode::PerMigration,
             irreversible: None,
             waivers: Vec::new(),
+            lossy: Vec::new(),
             up: empty(),
             down: Some(empty()),
             key_lines: Vec::new(),
@@ -184,6 +214,19 @@ impl Migration {
     /// True when an `Allow:` waiver of `kind` is present.
     pub fn allows(&self, kind: WaiverKind) -> bool {
         self.waivers.iter().any(|w| w.kind == kind)
+    }
+
+    /// True when a `Lossy:` line names `column` of `table`, or the whole table (names compared
+    /// without regard to ASCII case, as SQLite does).
+    pub fn lossy_allows(&self, table: &str, column: Option<&str>) -> bool {
+        self.lossy.iter().flat_map(|l| &l.items).any(|item| {
+            item.table.eq_ignore_ascii_case(table)
+                && match (&item.column, column) {
+                    (None, _) => true,
+                    (Some(named), Some(column)) => named.eq_ignore_ascii_case(column),
+                    (Some(_), None) => false,
+                }
+        })
     }
 
     /// The `<slug>` part of the file name.
@@ -284,6 +327,7 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
         transaction: header.transaction.unwrap_or(TransactionMode::PerMigration),
         irreversible: header.irreversible,
         waivers: header.waivers,
+        lossy: header.lossy,
         up,
         down,
         key_lines: header.key_lines,
@@ -295,7 +339,7 @@ pub fn parse(display: &Path, bytes: &[u8]) -> Result<Migration, Vec<Problem>> {
 /// layout puts them). `m` must hold what `parse` can return: a one-line message, values without
 /// line breaks, sections normalised (`normalize_section`) and free of `-- migrate:` markers.
 /// Keys come in one order: `Revision ID`, `Revises`, `Create Date`, `Depends On`,
-/// `Branch Labels`, `Transaction`, `Irreversible`, `Allow`, then `Tables affected` (always for a
+/// `Branch Labels`, `Transaction`, `Irreversible`, `Allow`, `Lossy`, then `Tables affected` (always for a
 /// migration that is not a merge, since the parser requires it).
 pub fn render(m: &Migration) -> String {
     render_with_note(m, &[])
@@ -322,6 +366,10 @@ pub fn render_with_note(m: &Migration, note: &[&str]) -> String {
         header.push(format!("{}: {reason}", Key::Irreversible));
     }
     header.extend(m.waivers.iter().map(|w| format!("{}: {}: {}", Key::Allow, w.kind.as_str(), w.reason)));
+    header.extend(m.lossy.iter().map(|l| {
+        let items: Vec<String> = l.items.iter().map(LossyItem::to_string).collect();
+        format!("{}: {}: {}", Key::Lossy, items.join(", "), l.reason)
+    }));
     if !m.is_merge() || !m.tables_affected.is_empty() {
         header.extend([String::new(), format!("{}:", Key::TablesAffected)]);
         header.extend(m.tables_affected.iter().map(|t| format!("- {}: {}", t.table, t.change)));
@@ -344,6 +392,32 @@ pub fn render_with_note(m: &Migration, note: &[&str]) -> String {
         section("down", &down.sql);
     }
     text
+}
+
+/// A `Lossy:` value: `<table>[.<column>][, …]: <reason>`, names bare or quoted with `"` or
+/// `` ` ``.
+fn parse_lossy(value: &str) -> Result<Lossy, String> {
+    let Some((names, reason)) = value.split_once(':') else {
+        return Err(format!("`{value}` has no `: <reason>` after the names"));
+    };
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err("the reason is missing".to_string());
+    }
+    let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '`').to_string();
+    let mut items = Vec::new();
+    for name in names.split(',').map(str::trim) {
+        let (table, column) = match name.split_once('.') {
+            Some((table, column)) => (unquote(table), Some(unquote(column))),
+            None => (unquote(name), None),
+        };
+        let bad = |s: &str| s.is_empty() || s.contains(char::is_whitespace);
+        if bad(&table) || column.as_deref().is_some_and(bad) {
+            return Err(format!("`{name}` is not a table or `table.column`"));
+        }
+        items.push(LossyItem { table, column });
+    }
+    Ok(Lossy { items, reason: reason.to_string() })
 }
 
 fn only_comments(sql: &str) -> bool {
@@ -401,6 +475,7 @@ struct Header {
     transaction: Option<TransactionMode>,
     irreversible: Option<String>,
     waivers: Vec<Waiver>,
+    lossy: Vec<Lossy>,
     key_lines: Vec<(Key, usize)>,
 }
 
@@ -472,7 +547,7 @@ impl Parser<'_> {
                 self.error(line_no, ProblemKind::UnknownKey { key: key.to_string(), suggestion: suggest(key) });
                 continue;
             };
-            if known != Key::Allow {
+            if known != Key::Allow && known != Key::Lossy {
                 if let Some(&(_, first_line)) = self.seen.iter().find(|(k, _)| *k == known) {
                     self.error(line_no, ProblemKind::DuplicateKey { key: known, first_line });
                     continue;
@@ -547,6 +622,10 @@ impl Parser<'_> {
                         }
                     }
                 }
+                Key::Lossy => match parse_lossy(value) {
+                    Ok(lossy) => h.lossy.push(lossy),
+                    Err(reason) => self.error(line_no, ProblemKind::BadValue { key: Key::Lossy, reason }),
+                },
                 // `Key::migration` never gives `Requires`, a populate-script key.
                 Key::Requires => {}
             }

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use retort_build::migration::parse;
-use retort_build::{Migration, Problem, RevisionId, Section, TableAffected, TransactionMode, Waiver, WaiverKind};
+use retort_build::{
+    Lossy, LossyItem, Migration, Problem, RevisionId, Section, TableAffected, TransactionMode, Waiver, WaiverKind,
+};
 
 const NAME: &str = "migrations/9b1c0e2f4a77_add_signature_image.sql";
 
@@ -80,6 +82,39 @@ fn optional_keys_parse() {
     assert_eq!(m.branch_labels, ["accounts", "billing"]);
     assert_eq!(m.transaction, TransactionMode::None);
     assert!(m.allows(WaiverKind::DataChange) && m.allows(WaiverKind::Destructive));
+}
+
+#[test]
+fn lossy_names_tables_and_columns() {
+    let text = VALID.replace(
+        "-- Create Date: 2025-10-21T10:30:00Z\n",
+        "-- Create Date: 2025-10-21T10:30:00Z\n-- Lossy: \"user\".signature, audit: the old values are not kept\n\
+         -- Lossy: posts.body: truncated to 200 characters\n",
+    );
+    let m = parse(Path::new(NAME), text.as_bytes()).unwrap();
+    assert_eq!(m.lossy.len(), 2);
+    assert_eq!(m.lossy[0].reason, "the old values are not kept");
+    assert!(m.lossy_allows("USER", Some("Signature")), "names compare as SQLite compares them");
+    assert!(!m.lossy_allows("user", Some("name")));
+    assert!(!m.lossy_allows("user", None), "a column waiver does not waive the table");
+    assert!(m.lossy_allows("audit", Some("anything")) && m.lossy_allows("audit", None));
+    assert!(m.lossy_allows("posts", Some("body")));
+}
+
+#[test]
+fn a_bad_lossy_line_names_what_is_wrong() {
+    for (value, message) in [
+        ("posts.body", "has no `: <reason>`"),
+        ("posts.body:", "the reason is missing"),
+        ("posts., audit: reason", "`posts.` is not a table"),
+        ("two words: reason", "`two words` is not a table"),
+    ] {
+        let text = VALID.replace(
+            "-- Create Date: 2025-10-21T10:30:00Z\n",
+            &format!("-- Create Date: 2025-10-21T10:30:00Z\n-- Lossy: {value}\n"),
+        );
+        check_error(&text, 6, message);
+    }
 }
 
 #[test]
@@ -395,6 +430,10 @@ mod roundtrip {
             transaction_none in any::<bool>(),
             irreversible in proptest::option::of(words()),
             waivers in proptest::collection::vec((0..3usize, words()), 0..3),
+            lossy in proptest::collection::vec(
+                (proptest::collection::vec(("[a-z_]{1,10}", proptest::option::of("[a-z_]{1,10}")), 1..3), words()),
+                0..3,
+            ),
             up in section(),
             down in section(),
         ) -> Migration {
@@ -420,6 +459,13 @@ mod roundtrip {
                 irreversible,
                 origin: None,
                 waivers: waivers.into_iter().map(|(k, reason)| Waiver { kind: kinds[k], reason }).collect(),
+                lossy: lossy
+                    .into_iter()
+                    .map(|(items, reason)| Lossy {
+                        items: items.into_iter().map(|(table, column)| LossyItem { table, column }).collect(),
+                        reason,
+                    })
+                    .collect(),
                 up: Section { sql: up, line: 0 },
                 key_lines: Vec::new(),
             }
