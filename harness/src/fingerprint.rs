@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 pub const INTERNAL_TABLES: [&str; 4] = ["sqlite_sequence", "sqlite_stat1", "sqlite_stat3", "sqlite_stat4"];
 
 /// One table's fingerprint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TableFingerprint {
     /// Number of rows.
     pub rows: u64,
@@ -31,6 +31,35 @@ pub struct TableFingerprint {
     pub digest: (u64, u64),
     /// Its triggers, in the order SQLite fires them (creation order).
     pub triggers: Vec<String>,
+    /// The rows themselves, when they were asked for ([`Read::Contents`]): the data round trip
+    /// compares them. No part of the fingerprint's equality.
+    pub contents: Option<std::sync::Arc<Contents>>,
+}
+
+impl PartialEq for TableFingerprint {
+    fn eq(&self, other: &TableFingerprint) -> bool {
+        (self.rows, self.digest, &self.triggers) == (other.rows, other.digest, &other.triggers)
+    }
+}
+
+impl Eq for TableFingerprint {}
+
+/// A table's rows as values, without rowids, in no particular order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Contents {
+    /// The column names, as the table declares them.
+    pub columns: Vec<String>,
+    /// The rows, each with one value per column.
+    pub rows: Vec<Vec<rusqlite::types::Value>>,
+}
+
+/// What [`tables`] reads of each table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// The fingerprint only.
+    Digest,
+    /// The fingerprint and the rows ([`TableFingerprint::contents`]).
+    Contents,
 }
 
 /// The header settings a migration can change.
@@ -91,7 +120,7 @@ pub fn all_tables(conn: &Connection) -> Result<BTreeSet<String>> {
 
 /// Fingerprints of `tables` (lower-cased names) in `conn`'s `main` database. One catalog query
 /// finds which exist and how to read them; then each table that exists is read.
-pub fn tables<'a>(conn: &Connection, tables: impl IntoIterator<Item = &'a String>) -> Result<Tables> {
+pub fn tables<'a>(conn: &Connection, tables: impl IntoIterator<Item = &'a String>, read: Read) -> Result<Tables> {
     let mut out: Tables = tables.into_iter().map(|t| (t.clone(), None)).collect();
     if out.is_empty() {
         return Ok(out);
@@ -113,19 +142,31 @@ pub fn tables<'a>(conn: &Connection, tables: impl IntoIterator<Item = &'a String
         let is_virtual = tokens.get(1).is_some_and(|t| t.is("VIRTUAL"));
         let rowid = !without_rowid && !is_virtual;
         let triggers = rows.iter().filter(|r| r.0 == "trigger" && r.2 == *name).map(|r| r.1.clone()).collect();
-        if let Some(fp) = table(conn, name, rowid, triggers)? {
+        if let Some(fp) = table(conn, name, rowid, triggers, read)? {
             out.insert(name.clone(), Some(fp));
         }
     }
     Ok(out)
 }
 
-fn table(conn: &Connection, name: &str, rowid: bool, triggers: Vec<String>) -> Result<Option<TableFingerprint>> {
+fn table(
+    conn: &Connection,
+    name: &str,
+    rowid: bool,
+    triggers: Vec<String>,
+    read: Read,
+) -> Result<Option<TableFingerprint>> {
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
     let sql =
         if rowid { format!("SELECT _rowid_, * FROM main.{quoted}") } else { format!("SELECT * FROM main.{quoted}") };
     let mut stmt = conn.prepare_cached(&sql).map_err(ctx(name))?;
+    let skip = usize::from(rowid);
+    let mut contents = (read == Read::Contents).then(Contents::default);
     let mut rows = stmt.query([]).map_err(ctx(name))?;
+    // Named from the statement as it runs: SQLite re-prepares a cached one after a schema change.
+    let names = |stmt: &rusqlite::Statement<'_>| -> Vec<String> {
+        stmt.column_names().iter().skip(skip).map(|c| (*c).to_string()).collect()
+    };
     let (mut count, mut a, mut b) = (0u64, 0u64, 0u64);
     while let Some(row) = rows.next().map_err(ctx(name))? {
         let mut ha = std::collections::hash_map::DefaultHasher::new();
@@ -137,15 +178,25 @@ fn table(conn: &Connection, name: &str, rowid: bool, triggers: Vec<String>) -> R
             hash_value(value, &mut ha);
             hash_value(value, &mut hb);
         }
+        if let Some(contents) = contents.as_mut() {
+            if count == 0 {
+                contents.columns = names(row.as_ref());
+            }
+            let values = (skip..row.as_ref().column_count()).map(|i| row.get::<_, rusqlite::types::Value>(i));
+            contents.rows.push(values.collect::<rusqlite::Result<_>>().map_err(ctx(name))?);
+        }
         count += 1;
         a = a.wrapping_add(ha.finish());
         b = b.wrapping_add(hb.finish());
+    }
+    if let (Some(contents), 0, Some(stmt)) = (contents.as_mut(), count, rows.as_ref()) {
+        contents.columns = names(stmt);
     }
     // SQLite creates its own tables on demand and never drops them: empty is the same as absent.
     if INTERNAL_TABLES.contains(&name) && count == 0 {
         return Ok(None);
     }
-    Ok(Some(TableFingerprint { rows: count, digest: (a, b), triggers }))
+    Ok(Some(TableFingerprint { rows: count, digest: (a, b), triggers, contents: contents.map(std::sync::Arc::new) }))
 }
 
 fn hash_value(value: ValueRef<'_>, h: &mut impl Hasher) {
@@ -191,7 +242,7 @@ mod tests {
     use super::*;
 
     fn fp(conn: &Connection, t: &str) -> Option<TableFingerprint> {
-        tables(conn, [&t.to_string()]).unwrap().remove(t).unwrap()
+        tables(conn, [&t.to_string()], Read::Digest).unwrap().remove(t).unwrap()
     }
 
     #[test]

@@ -16,6 +16,8 @@ mod history;
 mod migrator;
 mod open;
 pub mod populate;
+#[cfg(feature = "harness")]
+pub(crate) mod seed;
 mod settings;
 pub mod snapshot;
 #[cfg(feature = "harness")]

@@ -1,5 +1,6 @@
 //! The connection settings every step runs with. Retort pins foreign-key enforcement off (a
-//! table rebuild's `DROP TABLE` must not cascade) and SQLite's defaults for the settings that
+//! table rebuild's `DROP TABLE` must not cascade; the harness can pin it on instead, to run
+//! migrations as an application that enforces keys does) and SQLite's defaults for the settings that
 //! change what SQL does (`legacy_alter_table`, `writable_schema`, `ignore_check_constraints`,
 //! …); it keeps the connection's own value of the settings that only tune it (`synchronous`,
 //! `secure_delete`, …). A step that assigns any of them (the authorizer notices) is followed by
@@ -30,6 +31,8 @@ const KEPT: [&str; 4] = ["synchronous", "trusted_schema", "secure_delete", "temp
 /// The connection's settings as the run found them.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
+    /// Enforce foreign keys in every step (Retort's default: off).
+    enforce_foreign_keys: bool,
     pinned: Vec<i64>,
     kept: Vec<i64>,
     journal_mode: String,
@@ -49,7 +52,13 @@ fn read(conn: &Connection) -> Result<Settings> {
                 let pinned = (0..PINNED.len()).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
                 let kept = (0..KEPT.len()).map(|i| r.get(PINNED.len() + i)).collect::<rusqlite::Result<_>>()?;
                 let n = PINNED.len() + KEPT.len();
-                Ok(Settings { pinned, kept, journal_mode: r.get(n)?, locking_mode: r.get(n + 1)? })
+                Ok(Settings {
+                    enforce_foreign_keys: false,
+                    pinned,
+                    kept,
+                    journal_mode: r.get(n)?,
+                    locking_mode: r.get(n + 1)?,
+                })
             })
         })
         .map_err(Error::sqlite("cannot read the connection's settings"))
@@ -71,6 +80,19 @@ impl Settings {
         read(conn)
     }
 
+    /// The same, with foreign keys enforced in every step (as an application that turns them on
+    /// runs its migrations) or not.
+    #[cfg(feature = "harness")]
+    pub(crate) fn enforcing_foreign_keys(mut self, on: bool) -> Settings {
+        self.enforce_foreign_keys = on;
+        self
+    }
+
+    /// The value a pinned setting gets in every step.
+    fn wanted(&self, name: &str, default: i64) -> i64 {
+        if name == "foreign_keys" { i64::from(self.enforce_foreign_keys) } else { default }
+    }
+
     /// Pins Retort's settings on `conn`, whose settings the caller knows to be these: a
     /// connection opened the same way as the one they were read from, and given back its own
     /// values by every session since (`restore` does that). Nothing is read.
@@ -81,7 +103,8 @@ impl Settings {
 
     /// Puts every setting back where the run keeps it, after a step assigned some.
     pub(crate) fn reassert(&self, conn: &Connection) -> Result<()> {
-        let mut sql: String = PINNED.iter().map(|(name, want)| format!("PRAGMA {name} = {want};")).collect();
+        let mut sql: String =
+            PINNED.iter().map(|(name, want)| format!("PRAGMA {name} = {};", self.wanted(name, *want))).collect();
         sql.push_str("PRAGMA case_sensitive_like = 0;");
         for (name, value) in KEPT.iter().zip(&self.kept) {
             sql.push_str(&format!("PRAGMA {name} = {value};"));
@@ -115,9 +138,9 @@ impl Settings {
         let sql: String = PINNED
             .iter()
             .zip(&self.pinned)
-            .filter(|((_, want), saved)| want != *saved)
+            .filter(|((name, want), saved)| self.wanted(name, *want) != **saved)
             .map(|((name, want), saved)| {
-                format!("PRAGMA {name} = {};", if to == Values::Pinned { *want } else { *saved })
+                format!("PRAGMA {name} = {};", if to == Values::Pinned { self.wanted(name, *want) } else { *saved })
             })
             .collect();
         if sql.is_empty() { Ok(()) } else { conn.execute_batch(&sql) }

@@ -70,6 +70,8 @@ struct Generated {
     up: String,
     down: String,
     allow: Vec<(WaiverKind, &'static str)>,
+    /// A column the step does not keep the values of (`Lossy:`).
+    lossy: Option<(String, String)>,
 }
 
 /// The shape of a generated graph.
@@ -185,6 +187,7 @@ fn create_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
         up,
         down: format!("DROP TABLE {name};"),
         allow: Vec::new(),
+        lossy: None,
     }
 }
 
@@ -212,6 +215,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             up: format!("ALTER TABLE {name} ADD COLUMN {col} {def};"),
             down: format!("ALTER TABLE {name} DROP COLUMN {col};"),
             allow: Vec::new(),
+            lossy: None,
         };
     }
     let free: Vec<usize> = (0..table.columns.len()).filter(|&c| !table.columns[c].indexed).collect();
@@ -227,6 +231,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             up: format!("ALTER TABLE {name} RENAME COLUMN {old} TO {new};"),
             down: format!("ALTER TABLE {name} RENAME COLUMN {new} TO {old};"),
             allow: Vec::new(),
+            lossy: None,
         };
     }
     if roll < 55 && table.columns.last().is_some_and(|c| !c.indexed) {
@@ -238,6 +243,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             up: format!("ALTER TABLE {name} DROP COLUMN {};", col.name),
             down: format!("ALTER TABLE {name} ADD COLUMN {} {};", col.name, col.def),
             allow: vec![(WaiverKind::Destructive, "the column is unused")],
+            lossy: Some((name.clone(), col.name.clone())),
         };
     }
     if roll < 72 && !free.is_empty() {
@@ -253,6 +259,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             up: format!("CREATE INDEX {index} ON {name} ({col});"),
             down: format!("DROP INDEX {index};"),
             allow: Vec::new(),
+            lossy: None,
         };
     }
     if roll < 80 {
@@ -265,6 +272,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             up: format!("CREATE VIEW {view} AS SELECT id, name FROM {name} WHERE name <> '';"),
             down: format!("DROP VIEW {view};"),
             allow: Vec::new(),
+            lossy: None,
         };
     }
     if roll < 88 {
@@ -279,6 +287,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             ),
             down: format!("DROP TRIGGER {trigger};"),
             allow: Vec::new(),
+            lossy: None,
         };
     }
     if roll < 92 {
@@ -290,6 +299,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
             up: format!("INSERT INTO {name} (name) VALUES ('seed {i} a'), ('seed {i} b');"),
             down: format!("DELETE FROM {name} WHERE name IN ({rows});"),
             allow: vec![(WaiverKind::DataChange, "reference rows the application needs")],
+            lossy: None,
         };
     }
     if table.views == 0 && table.triggers == 0 && table.referenced == 0 && !table.checked {
@@ -313,6 +323,7 @@ fn change_table(tables: &mut Vec<Table>, rng: &mut Rng, i: usize) -> Generated {
                 (WaiverKind::DataChange, "a table rebuild copies its rows"),
                 (WaiverKind::Destructive, "the old table is dropped after the copy"),
             ],
+            lossy: None,
         };
     }
     create_table(tables, rng, i)
@@ -332,6 +343,10 @@ fn file(m: &Migration) -> (String, String) {
 fn render(rev: RevisionId, parents: &[RevisionId], g: &Generated, i: usize) -> (String, String) {
     let mut m = header(rev, parents, &g.message, i).affecting(&g.table, &g.change).with_sql(&g.up, Some(&g.down));
     m.waivers = g.allow.iter().map(|&(kind, reason)| Waiver { kind, reason: reason.to_string() }).collect();
+    if let Some((table, column)) = &g.lossy {
+        let item = retort_build::LossyItem { table: table.clone(), column: Some(column.clone()) };
+        m.lossy.push(retort_build::Lossy { items: vec![item], reason: "unused; down brings it back empty".into() });
+    }
     file(&m)
 }
 

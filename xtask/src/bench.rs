@@ -165,7 +165,15 @@ fn harness_round_trip(
     expect_failures: bool,
     threads: Threads,
 ) -> anyhow::Result<Duration> {
-    let options = retort::harness::Options { walks, seed: Some(1), populate: Vec::new(), check_proofs: false, threads };
+    let options = retort::harness::Options {
+        walks,
+        seed: Some(1),
+        populate: Vec::new(),
+        check_proofs: false,
+        threads,
+        seed_rows: retort::harness::DEFAULT_SEED_ROWS,
+        foreign_keys: false,
+    };
     let started = Instant::now();
     let outcome = retort::harness::run(set, &options, &mut |_| {})?;
     let elapsed = started.elapsed();

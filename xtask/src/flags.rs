@@ -171,12 +171,37 @@ pub struct MigrateTestFlags {
     /// graph has none to walk).
     #[arg(long, default_value_t = DEFAULT_WALKS)]
     pub walks: u32,
-    /// Seed for the walks (printed on every run, so a failure can be replayed).
+    /// Seed for the walks and the data round trip's rows (printed on every run, so a failure
+    /// can be replayed).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Accept a graph with several heads (otherwise a merge migration is required).
     #[arg(long)]
     pub allow_multiple_heads: bool,
+    /// Skip the data round trip: compare schemas only, on empty tables.
+    #[arg(long)]
+    pub no_data: bool,
+    /// Rows the data round trip seeds into each table an up creates.
+    #[arg(long, value_name = "N", default_value_t = retort::harness::DEFAULT_SEED_ROWS)]
+    pub seed_rows: usize,
+    /// Enforce foreign keys in every step, as the application does (default: as the layout's
+    /// tool does: on for sqlx, off for Retort, diesel, golang-migrate, dbmate and refinery).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub foreign_keys: Option<String>,
+}
+
+impl MigrateTestFlags {
+    /// `migrate-test` as `check` runs it: every default.
+    pub fn defaults() -> MigrateTestFlags {
+        MigrateTestFlags {
+            walks: DEFAULT_WALKS,
+            seed: None,
+            allow_multiple_heads: false,
+            no_data: false,
+            seed_rows: retort::harness::DEFAULT_SEED_ROWS,
+            foreign_keys: None,
+        }
+    }
 }
 
 /// `revision`.

@@ -115,7 +115,15 @@ pub fn run(cx: &Context, flags: &ImportFlags) -> anyhow::Result<()> {
         ..cx.clone()
     };
     crate::lock::run(&dest_cx, &LockFlags { check: false, relock: Vec::new() })?;
-    let test = MigrateTestFlags { walks: crate::flags::DEFAULT_WALKS, seed: None, allow_multiple_heads: false };
+    // Proved as the source tool runs them: with its foreign-key enforcement.
+    let mut test = MigrateTestFlags::defaults();
+    if layout.enforces_foreign_keys() {
+        output::status(
+            "Note",
+            format!("{layout} enforces foreign keys while migrating: this run and yours pass `--foreign-keys on`"),
+        );
+        test.foreign_keys = Some("on".into());
+    }
     crate::migrate_test::run(&dest_cx, &test)
 }
 

@@ -67,7 +67,7 @@ pub fn check(cx: &Context) -> anyhow::Result<()> {
     }
     verdicts.push(("lint clean", lint.is_some_and(|l| l.is_empty())));
     verdicts.push(("single head", loaded.set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
-    let flags = MigrateTestFlags { walks: crate::flags::DEFAULT_WALKS, seed: None, allow_multiple_heads: false };
+    let flags = MigrateTestFlags::defaults();
     // The directory as read above, not a second time.
     let green = loaded.set.is_some() && run_loaded(cx, loaded, &flags).is_ok();
     verdicts.push(("migrate-test green", green));
@@ -103,6 +103,11 @@ fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow:
         populate: scripts,
         check_proofs: false,
         threads: Threads::Available,
+        seed_rows: if flags.no_data { 0 } else { flags.seed_rows },
+        foreign_keys: match flags.foreign_keys.as_deref() {
+            Some(on_off) => on_off == "on",
+            None => cx.layout.enforces_foreign_keys(),
+        },
     };
     let mut progress = Progress::new(set.len());
     let outcome = retort::harness::run(&set, &options, &mut |event| match event {

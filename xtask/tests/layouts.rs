@@ -21,8 +21,8 @@ const CHAIN: [(&str, &str, &str, bool); 6] = [
     ("posts_index", "CREATE INDEX posts_user ON posts(user_id);", "DROP INDEX posts_user;", false),
     (
         "users_check",
-        "CREATE TABLE users_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''));\nDROP TABLE users;\nALTER TABLE users_new RENAME TO users;",
-        "CREATE TABLE users_old (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nDROP TABLE users;\nALTER TABLE users_old RENAME TO users;",
+        "CREATE TABLE users_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''));\nINSERT INTO users_new (id, name) SELECT id, name FROM users;\nDROP TABLE users;\nALTER TABLE users_new RENAME TO users;",
+        "CREATE TABLE users_old (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nINSERT INTO users_old (id, name) SELECT id, name FROM users;\nDROP TABLE users;\nALTER TABLE users_old RENAME TO users;",
         false,
     ),
     // The bad down: a typo drops nothing.
@@ -164,7 +164,19 @@ fn prove(layout: &str) {
         assert!(auto.stderr.contains(&format!("Layout {layout} (")), "{}", auto.stderr);
     }
 
-    let direct = retort(tmp.path(), &["--migrations", "migrations", "--layout", layout, "migrate-test"]);
+    // sqlx enforces foreign keys while migrating: the rebuild's DROP TABLE of `users` fails on
+    // the seeded `posts` rows that reference it, as it would in the application's database.
+    let mut args = vec!["--migrations", "migrations", "--layout", layout, "migrate-test"];
+    let enforced = (layout == "sqlx").then(|| {
+        let enforced = retort(tmp.path(), &args);
+        let rebuild = retort_build::layout::revision_of(&version_of(layout, 3)).to_string();
+        assert!(verdicts(&enforced).0.contains(&rebuild), "{}", enforced.stderr);
+        let at = format!("FOREIGN KEY constraint failed at migrations/{}_users_check.up.sql:3", version_of(layout, 3));
+        assert!(enforced.stderr.contains(&at), "{}", enforced.stderr);
+        args.extend(["--foreign-keys", "off"]);
+        enforced
+    });
+    let direct = retort(tmp.path(), &args);
     assert_eq!(tree(&src), before, "{layout}: migrate-test changed the directory");
     let (failed, tally) = verdicts(&direct);
     let view = retort_build::layout::revision_of(&version_of(layout, 4)).to_string();
@@ -197,6 +209,8 @@ fn prove(layout: &str) {
     let imported = retort(tmp.path(), &["import", "--from", layout, "migrations", "imported"]);
     assert_eq!(tree(&src), before, "{layout}: import changed SRC");
     assert!(dest.join("retort.lock").is_file(), "{}", imported.stderr);
+    // Imported, it is proved as the tool runs it: with foreign keys enforced for sqlx.
+    let (failed, tally) = enforced.as_ref().map_or((failed, tally), verdicts);
     assert_eq!(verdicts(&imported), (failed, tally), "{layout}:\n{}\n---\n{}", direct.stderr, imported.stderr);
     let rerun = retort(tmp.path(), &["--migrations", "imported", "migrate-test"]);
     assert_eq!(verdicts(&rerun).1, verdicts(&direct).1, "{}", rerun.stderr);

@@ -67,6 +67,13 @@ impl Layout {
         }
     }
 
+    /// Whether the tool's SQLite connections enforce foreign keys while migrating: sqlx's
+    /// connect options turn them on by default; diesel, golang-migrate and dbmate (through
+    /// go-sqlite3) and refinery leave SQLite's default, off, as Retort does.
+    pub fn enforces_foreign_keys(self) -> bool {
+        self == Layout::Sqlx
+    }
+
     /// The layout named `name`.
     pub fn from_name(name: &str) -> Option<Layout> {
         Layout::ALL.into_iter().find(|l| l.name() == name)

@@ -9,6 +9,7 @@
 //! one is "not tested"); a failing database is written out and its path reported (the first 20
 //! per run).
 
+mod data;
 mod effects;
 mod image;
 mod roundtrip;
@@ -26,6 +27,9 @@ use crate::migrator::Direction;
 /// How many random walks `migrate-test` makes unless told otherwise.
 pub const DEFAULT_WALKS: u32 = 32;
 
+/// How many rows the data round trip seeds into each empty table unless told otherwise.
+pub const DEFAULT_SEED_ROWS: usize = 3;
+
 /// What to run. The default is `migrate-test`'s: [`DEFAULT_WALKS`] walks from a random seed, no
 /// populate scripts, proven re-ups skipped, two threads where they pay.
 #[derive(Clone, Debug)]
@@ -41,6 +45,13 @@ pub struct Options {
     pub check_proofs: bool,
     /// How many threads the round trip's down pass and the walks may use.
     pub threads: Threads,
+    /// Rows the data round trip seeds into each table an up creates (0: no data round trip,
+    /// schemas only).
+    pub seed_rows: usize,
+    /// Enforce foreign keys in every step of the round trip, as an application that turns them
+    /// on runs its migrations (a table rebuild's `DROP TABLE` then deletes or changes the rows
+    /// that reference it, which the data round trip finds).
+    pub foreign_keys: bool,
 }
 
 impl Default for Options {
@@ -51,6 +62,8 @@ impl Default for Options {
             populate: Vec::new(),
             check_proofs: false,
             threads: Threads::default(),
+            seed_rows: DEFAULT_SEED_ROWS,
+            foreign_keys: false,
         }
     }
 }
@@ -84,6 +97,19 @@ impl Threads {
             }
         }
     }
+}
+
+/// What the data round trip covered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataCoverage {
+    /// Tables seeded with rows.
+    pub tables_seeded: usize,
+    /// Rows seeded, in all.
+    pub rows_seeded: usize,
+    /// Rows compared after ups and downs (a table's rows count once per comparison).
+    pub rows_compared: usize,
+    /// Tables left empty: the revision that created each, its name and why.
+    pub not_covered: Vec<(RevisionId, String, String)>,
 }
 
 /// One failed check.
@@ -162,6 +188,8 @@ pub struct Outcome {
     pub walk_states: usize,
     /// Moves the walks made.
     pub walk_moves: usize,
+    /// What the data round trip covered (`None` when it did not run).
+    pub data: Option<DataCoverage>,
 }
 
 type Checked = std::result::Result<(&'static str, String), Finding>;
@@ -180,6 +208,21 @@ fn record(outcome: &mut Outcome, on_event: &mut dyn FnMut(Event<'_>), result: Ch
     }
 }
 
+/// The data round trip's coverage, as one note.
+fn data_note(data: &DataCoverage, seed: u64) -> String {
+    let mut text = format!(
+        "{} tables seeded ({} rows, seed {seed}), {} rows compared after ups and downs",
+        data.tables_seeded, data.rows_seeded, data.rows_compared
+    );
+    if !data.not_covered.is_empty() {
+        text.push_str(&format!("; {} tables not covered:", data.not_covered.len()));
+        for (rev, table, why) in &data.not_covered {
+            text.push_str(&format!("\n  {table} (created by {rev}): {why}"));
+        }
+    }
+    text
+}
+
 /// Runs steps 2–7 over `set`, reporting through `on_event`.
 pub fn run(
     set: &MigrationSet,
@@ -193,9 +236,18 @@ pub fn run(
     let mut outcome = Outcome::default();
     let windows = if options.walks > 0 { walk::windows(set) } else { Vec::new() };
     let caches_at: std::collections::BTreeSet<usize> = windows.iter().flat_map(|w| w.start..=w.end + 1).collect();
-    let mut round = roundtrip::run(set, scratch.path(), options, &caches_at, &mut |result| {
+    let seed = options.seed.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+    });
+    let options = &Options { seed: Some(seed), ..options.clone() };
+    let mut round = roundtrip::run(set, scratch.path(), options, seed, &caches_at, &mut |result| {
         record(&mut outcome, &mut *on_event, result)
     })?;
+    if let Some(data) = &round.data {
+        on_event(Event::Note { verb: "Data", text: data_note(data, seed) });
+    }
+    outcome.data = round.data.take();
     outcome.changes = std::mem::take(&mut round.changes);
     outcome.head_schema = std::mem::take(&mut round.head_schema);
     outcome.reups_proven = round.proofs.proven;

@@ -78,6 +78,8 @@ struct Db {
     /// The settings every database of the run is opened with (`image::memory`), read once;
     /// each step's session gives them back when it closes.
     settings: Settings,
+    /// What fingerprints read: the rows too when the data round trip is on.
+    read: fingerprint::Read,
 }
 
 impl Db {
@@ -158,6 +160,8 @@ struct Level {
     header_before: fingerprint::Header,
     header_after: fingerprint::Header,
     up: crate::migrator::Step,
+    /// Fingerprints, right after its up, of the tables seeded after it (what a re-up gives).
+    seeded: fingerprint::Tables,
 }
 
 /// Why running `up` again from the state after down could give something else than the first
@@ -165,7 +169,13 @@ struct Level {
 /// (schema — compared by the caller —, the rows and trigger order of every table either step
 /// touched, SQLite's own tables, the header settings, an empty `temp` schema) and the up's SQL
 /// is deterministic.
-fn reup_unproven(db: &Db, level: &Level, down: &crate::migrator::Step) -> crate::error::Result<Option<&'static str>> {
+fn reup_unproven(
+    db: &Db,
+    level: &Level,
+    down: &crate::migrator::Step,
+    dirty: &BTreeSet<String>,
+    now: &fingerprint::Tables,
+) -> crate::error::Result<Option<&'static str>> {
     let fp = &level.up.footprint;
     if let Some(reason) = [
         (fp.volatile.is_some(), "up calls a function whose result can change (random, date/time, changes)"),
@@ -180,10 +190,80 @@ fn reup_unproven(db: &Db, level: &Level, down: &crate::migrator::Step) -> crate:
     if fingerprint::header_after(db.conn.get(), &level.header_after, &down.footprint)? != level.header_before {
         return Ok(Some("down leaves user_version, application_id or auto_vacuum changed"));
     }
-    let dirty = db.dirty(&[&level.up, down])?;
-    let now = fingerprint::tables(db.conn.get(), &dirty)?;
-    let was = |t: &str| level.tables_before.get(t).or_else(|| db.tables.get(t)).cloned().flatten();
-    Ok(differing(&dirty, &now, was).map(|_| "down leaves table rows, rowids or trigger order different"))
+    Ok(differing(dirty, now, |t| was(db, level, t))
+        .map(|_| "down leaves table rows, rowids or trigger order different"))
+}
+
+/// A table's fingerprint in the state before `level`'s up.
+fn was(db: &Db, level: &Level, table: &str) -> Option<fingerprint::TableFingerprint> {
+    level.tables_before.get(table).or_else(|| db.tables.get(table)).cloned().flatten()
+}
+
+/// The data round trip's record in the up pass: how to seed, and what it covered.
+struct DataRun {
+    rows: usize,
+    seed: u64,
+    coverage: super::DataCoverage,
+}
+
+impl DataRun {
+    /// What the up of `m` lost of the rows of tables that exist before and after it (`before`
+    /// and `after`: fingerprints with contents of the tables it touched), one line each.
+    fn up_kept(&mut self, m: &Migration, before: &fingerprint::Tables, after: &fingerprint::Tables) -> Option<String> {
+        let mut found = Vec::new();
+        for (table, now) in after {
+            let (Some(Some(b)), Some(a)) = (before.get(table), now) else { continue };
+            if fingerprint::INTERNAL_TABLES.contains(&table.as_str()) {
+                continue;
+            }
+            self.coverage.rows_compared += b.contents.as_ref().map_or(0, |c| c.rows.len());
+            if let (true, Some(bc), Some(ac)) = (b != a, &b.contents, &a.contents) {
+                found.extend(super::data::up_loss(m, table, bc, ac));
+            }
+        }
+        (!found.is_empty()).then(|| found.join("\n"))
+    }
+
+    /// Seeds the tables the up of `rev` created empty (`before`: fingerprints, before the up, of
+    /// the tables it touched) and brings `db.tables` up to date. Returns the fingerprints, as the
+    /// up left them, of every table seeding changed (what running the up again gives).
+    fn seed_new_tables(
+        &mut self,
+        db: &mut Db,
+        rev: RevisionId,
+        before: &fingerprint::Tables,
+    ) -> crate::error::Result<fingerprint::Tables> {
+        let new: Vec<String> = before
+            .iter()
+            .filter(|(t, was)| {
+                was.is_none() && db.tables.get(*t).is_some_and(|f| f.as_ref().is_some_and(|f| f.rows == 0))
+            })
+            .map(|(t, _)| t.clone())
+            .collect();
+        if new.is_empty() {
+            return Ok(fingerprint::Tables::new());
+        }
+        let seeded = crate::seed::seed(db.conn.get(), &new, self.rows, self.seed)?;
+        self.coverage.tables_seeded += seeded.tables.len();
+        self.coverage.rows_seeded += seeded.tables.iter().map(|(_, n)| n).sum::<usize>();
+        self.coverage.not_covered.extend(seeded.not_covered.into_iter().map(|(t, why)| (rev, t, why)));
+        if seeded.tables.is_empty() {
+            return Ok(fingerprint::Tables::new());
+        }
+        // The seeded tables, SQLite's own (AUTOINCREMENT counters) and, when a seeded table has
+        // triggers (which may write anywhere), every table.
+        let mut changed: BTreeSet<String> = seeded.tables.iter().map(|(t, _)| t.clone()).collect();
+        changed.extend(fingerprint::INTERNAL_TABLES.iter().map(|t| (*t).to_string()));
+        if changed.iter().any(|t| db.tables.get(t).is_some_and(|f| f.as_ref().is_some_and(|f| !f.triggers.is_empty())))
+        {
+            changed.extend(fingerprint::all_tables(db.conn.get())?);
+            changed.remove(HISTORY_TABLE);
+        }
+        let as_left: fingerprint::Tables =
+            changed.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
+        db.tables.extend(fingerprint::tables(db.conn.get(), &changed, db.read)?);
+        Ok(as_left)
+    }
 }
 
 /// The state after the first `k` revisions of the topological order: its schema and image.
@@ -207,6 +287,8 @@ pub(super) struct RoundTrip {
     pub proofs: Proofs,
     /// The down pass went from head to base with every down proven: head → base is shown.
     pub head_to_base_shown: bool,
+    /// What the data round trip covered, when it ran.
+    pub data: Option<super::DataCoverage>,
 }
 
 /// The round trip in two passes over one in-memory database.
@@ -222,12 +304,16 @@ pub(super) fn run(
     set: &MigrationSet,
     scratch: &Path,
     options: &super::Options,
+    seed: u64,
     caches_at: &BTreeSet<usize>,
     on_result: &mut dyn FnMut(super::Checked),
 ) -> crate::error::Result<RoundTrip> {
     let migrator = Migrator::new(set.clone());
     let conn = image::memory()?;
-    let settings = Settings::of(&conn)?;
+    let settings = Settings::of(&conn)?.enforcing_foreign_keys(options.foreign_keys);
+    let mut data =
+        (options.seed_rows > 0).then(|| DataRun { rows: options.seed_rows, seed, coverage: Default::default() });
+    let read = if data.is_some() { fingerprint::Read::Contents } else { fingerprint::Read::Digest };
     let mut db = Db {
         conn: Watched::new(conn)?,
         scratch: scratch.to_path_buf(),
@@ -235,6 +321,7 @@ pub(super) fn run(
         tables: Default::default(),
         kept: Arc::new(AtomicUsize::new(0)),
         settings,
+        read,
     };
     let mut changes = Vec::new();
     let mut failed: BTreeSet<RevisionId> = BTreeSet::new();
@@ -276,7 +363,10 @@ pub(super) fn run(
             let up = match step(&migrator, &mut db, rev, Direction::Up)? {
                 Ok(step) => step,
                 Err(e) => {
-                    let mut f = finding(*rev, Some(Direction::Up), "up", e.to_string());
+                    let seeded = data.as_ref().is_some_and(|d| d.coverage.rows_seeded > 0);
+                    let note =
+                        if seeded { " (the data round trip had seeded rows into the tables before it)" } else { "" };
+                    let mut f = finding(*rev, Some(Direction::Up), "up", format!("{e}{note}"));
                     f.kept = db.keep(*rev, "up");
                     findings.entry(*rev).or_default().push(f);
                     broken.insert(*rev);
@@ -303,7 +393,17 @@ pub(super) fn run(
             let dirty = db.dirty(&[&up])?;
             let tables_before: fingerprint::Tables =
                 dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
-            db.tables.extend(fingerprint::tables(db.conn.get(), &dirty)?);
+            let after = fingerprint::tables(db.conn.get(), &dirty, db.read)?;
+            if let Some(data) = data.as_mut() {
+                if let Some(message) = data.up_kept(m, &tables_before, &after) {
+                    findings.entry(*rev).or_default().push(finding(*rev, Some(Direction::Up), "data", message));
+                }
+            }
+            db.tables.extend(after);
+            let seeded = match data.as_mut() {
+                Some(data) => data.seed_new_tables(&mut db, *rev, &tables_before)?,
+                None => fingerprint::Tables::new(),
+            };
             let header_after = fingerprint::header_after(db.conn.get(), &header, &up.footprint)?;
             let image = db.conn.image(Some(before))?;
             if broken.is_empty() {
@@ -314,17 +414,27 @@ pub(super) fn run(
             let hand_over =
                 low.is_none() && split_at.is_some_and(|at| index + 1 >= at) && index + 1 < set.order().len();
             let top = hand_over.then(|| (schema.clone(), image.clone()));
-            levels.push(Level { rev: *rev, schema, image, cache_undo, tables_before, header_before, header_after, up });
+            levels.push(Level {
+                rev: *rev,
+                schema,
+                image,
+                cache_undo,
+                tables_before,
+                header_before,
+                header_after,
+                up,
+                seeded,
+            });
             if let Some((schema, image)) = top {
                 // Hand the levels so far to the second thread, with the state after them.
                 let mine = std::mem::take(&mut levels);
-                let (cache, tables, kept, settings) =
-                    (db.cache.clone(), db.tables.clone(), Arc::clone(&db.kept), db.settings.clone());
+                let (cache, tables, kept, settings, read) =
+                    (db.cache.clone(), db.tables.clone(), Arc::clone(&db.kept), db.settings.clone(), db.read);
                 let (migrator, base_schema, base, scratch) = (&migrator, &base_schema, &base, scratch.to_path_buf());
                 let (check_proofs, start) = (options.check_proofs, image.clone());
                 low = Some(scope.spawn(move || {
                     let conn = Watched::new(start.open()?)?;
-                    let db = Db { conn, scratch, cache, tables, kept, settings };
+                    let db = Db { conn, scratch, cache, tables, kept, settings, read };
                     let pass = DownPass { set, migrator, levels: &mine, below: (base_schema, base), check_proofs };
                     pass.run(db)
                 }));
@@ -353,6 +463,9 @@ pub(super) fn run(
     for (rev, f) in high.findings.into_iter().chain(low.findings) {
         findings.entry(rev).or_default().push(f);
     }
+    if let Some(data) = data.as_mut() {
+        data.coverage.rows_compared += high.rows_compared + low.rows_compared;
+    }
     proofs.proven += high.proofs.proven + low.proofs.proven;
     proofs.run.extend(high.proofs.run.into_iter().chain(low.proofs.run));
     // Report in topological order, one line per revision.
@@ -374,7 +487,8 @@ pub(super) fn run(
     }
     // One schema change is recorded per revision applied.
     let head_to_base_shown = all_shown && failed.is_empty() && !changes.is_empty();
-    Ok(RoundTrip { at_head, changes, head_schema, failed, prefixes, proofs, head_to_base_shown })
+    let data = data.map(|d| d.coverage);
+    Ok(RoundTrip { at_head, changes, head_schema, failed, prefixes, proofs, head_to_base_shown, data })
 }
 
 /// The down pass over some of the levels, sharing the up pass's records.
@@ -394,11 +508,13 @@ struct Down {
     /// Every down gave the state before its up, so the database was never restored (true of
     /// a pass over no level).
     all_shown: bool,
+    /// Rows the data round trip compared after downs.
+    rows_compared: usize,
 }
 
 impl Default for Down {
     fn default() -> Down {
-        Down { findings: Vec::new(), proofs: Proofs::default(), all_shown: true }
+        Down { findings: Vec::new(), proofs: Proofs::default(), all_shown: true, rows_compared: 0 }
     }
 }
 
@@ -425,8 +541,10 @@ impl DownPass<'_> {
                 out.all_shown = false;
                 After::Again
             } else {
-                down_then_up(self.migrator, &mut db, level, before_schema, self.check_proofs, &mut out.proofs)?
+                down_then_up(self.migrator, &mut db, level, before_schema, self.check_proofs, &mut out)?
             };
+            // Tables seeding changed and the up did not were, before the up, as the up left them.
+            db.tables.extend(level.seeded.clone());
             db.tables.extend(level.tables_before.clone());
             let restore = match after {
                 After::Before => {
@@ -474,7 +592,7 @@ fn down_then_up(
     level: &Level,
     before: &Schema,
     check_proofs: bool,
-    proofs: &mut Proofs,
+    out: &mut Down,
 ) -> crate::error::Result<After> {
     let rev = level.rev;
     if let Some(m) = migrator.set().get(&rev).filter(|m| down_does_nothing(m)) {
@@ -501,10 +619,18 @@ fn down_then_up(
         f.kept = db.keep(rev, "down");
         return Ok(After::Failed(f));
     }
-    let unproven = reup_unproven(db, level, &down)?;
+    let dirty = db.dirty(&[&level.up, &down])?;
+    let now = fingerprint::tables(db.conn.get(), &dirty, db.read)?;
+    let m = migrator.set().get(&rev).ok_or_else(|| crate::error::Error::Misuse(format!("{rev} is not in the set")))?;
+    if let Some(message) = down_kept(m, db, level, &dirty, &now, &mut out.rows_compared) {
+        let mut f = finding(rev, Some(Direction::Down), "data", message);
+        f.kept = db.keep(rev, "down");
+        return Ok(After::Failed(f));
+    }
+    let unproven = reup_unproven(db, level, &down, &dirty, &now)?;
     match unproven {
-        None => proofs.proven += 1,
-        Some(why) => proofs.run.push((rev, why)),
+        None => out.proofs.proven += 1,
+        Some(why) => out.proofs.run.push((rev, why)),
     }
     if unproven.is_none() && !check_proofs {
         return Ok(After::Before);
@@ -528,8 +654,10 @@ fn down_then_up(
     if unproven.is_none() {
         // `check_proofs`: the re-up was proven redundant; its result must be the first up's.
         let dirty = db.dirty(&[&level.up, &down, &again])?;
-        let now = fingerprint::tables(db.conn.get(), &dirty)?;
-        if let Some(table) = differing(&dirty, &now, |t| db.tables.get(t).cloned().flatten()) {
+        let now = fingerprint::tables(db.conn.get(), &dirty, fingerprint::Read::Digest)?;
+        // As the first up left them: seeding came after it.
+        let first = |t: &str| level.seeded.get(t).cloned().unwrap_or_else(|| db.tables.get(t).cloned().flatten());
+        if let Some(table) = differing(&dirty, &now, first) {
             let message = format!("the re-up was proven redundant, yet running it changed the rows of `{table}`");
             return Ok(After::Failed(finding(rev, Some(Direction::Up), "proof", message)));
         }
@@ -539,6 +667,31 @@ fn down_then_up(
         }
     }
     Ok(After::Again)
+}
+
+/// What the down of `level` did not give back (`now`: fingerprints, with contents when the data
+/// round trip is on, of the `dirty` tables after it), one line per table; counts the rows
+/// compared.
+fn down_kept(
+    m: &Migration,
+    db: &Db,
+    level: &Level,
+    dirty: &BTreeSet<String>,
+    now: &fingerprint::Tables,
+    rows_compared: &mut usize,
+) -> Option<String> {
+    if db.read != fingerprint::Read::Contents {
+        return None;
+    }
+    let mut found = Vec::new();
+    for table in dirty.iter().filter(|t| !fingerprint::INTERNAL_TABLES.contains(&t.as_str())) {
+        let (Some(before), Some(Some(after))) = (was(db, level, table), now.get(table)) else { continue };
+        *rows_compared += before.contents.as_ref().map_or(0, |c| c.rows.len());
+        if let (true, Some(bc), Some(ac)) = (before != *after, &before.contents, &after.contents) {
+            found.extend(super::data::down_loss(m, table, bc, ac));
+        }
+    }
+    (!found.is_empty()).then(|| found.join("\n"))
 }
 
 pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Result<(), Finding> {

@@ -149,10 +149,8 @@ pub(super) fn run(
     if usable.is_empty() {
         return Ok(Coverage::default());
     }
-    let seed = seed.unwrap_or_else(|| {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
-    });
+    // `harness::run` draws the seed once for the whole run.
+    let seed = seed.unwrap_or_default();
     on_event(Event::Note {
         verb: "Walking",
         text: format!(
