@@ -189,8 +189,10 @@ fn table(
         a = a.wrapping_add(ha.finish());
         b = b.wrapping_add(hb.finish());
     }
-    if let (Some(contents), 0, Some(stmt)) = (contents.as_mut(), count, rows.as_ref()) {
-        contents.columns = names(stmt);
+    drop(rows);
+    if let (Some(contents), 0) = (contents.as_mut(), count) {
+        // The statement ran, so it was prepared again if the schema had changed.
+        contents.columns = names(&stmt);
     }
     // SQLite creates its own tables on demand and never drops them: empty is the same as absent.
     if INTERNAL_TABLES.contains(&name) && count == 0 {

@@ -97,7 +97,7 @@ fn a_foreign_key_that_cannot_work_fails_the_revision_that_made_it() {
             tag: "c",
             parents: &["a"],
             up: "INSERT INTO parent (code) VALUES ('x');",
-            down: Some("DELETE FROM parent;"),
+            down: Some("DELETE FROM parent WHERE code = 'x';"),
             extra: "-- Allow: data-change: fixture
 ",
         },

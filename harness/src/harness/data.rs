@@ -106,9 +106,15 @@ fn difference(before: &Contents, after: &Contents, names: &[String]) -> Option<(
     Some((pick(before, &b_at, &mut missing), pick(after, &a_at, &mut extra)))
 }
 
-/// Says how `missing` rows were lost: the column a row changed in, when an extra row matches
-/// it everywhere else best, else the whole row.
-fn describe(table: &str, names: &[String], missing: &[Vec<Value>], extra: &[Vec<Value>]) -> String {
+/// A loss, said: what was lost, and what a `Lossy:` line would have to name to waive it.
+struct Loss {
+    text: String,
+    waiver: String,
+}
+
+/// Says how `missing` rows were lost: the columns a row changed in, when an extra row matches
+/// it best elsewhere, else the whole row.
+fn describe(table: &str, names: &[String], missing: &[Vec<Value>], extra: &[Vec<Value>]) -> Loss {
     let first = &missing[0];
     let best = extra
         .iter()
@@ -117,19 +123,30 @@ fn describe(table: &str, names: &[String], missing: &[Vec<Value>], extra: &[Vec<
         .filter(|(same, _)| *same > 0 || names.len() == 1);
     let more = match missing.len() {
         1 => String::new(),
-        n => format!(" ({} of its rows differ)", n),
+        n => format!(" ({n} rows of {table} differ)"),
     };
-    match best {
-        Some((_, row)) => {
-            let changed: Vec<String> = names
+    let changed: Vec<(&String, &Value, &Value)> = best.map_or(Vec::new(), |(_, row)| {
+        names
+            .iter()
+            .zip(first.iter().zip(row))
+            .filter(|(_, (was, now))| key(was) != key(now))
+            .map(|(n, (w, v))| (n, w, v))
+            .collect()
+    });
+    match changed.first() {
+        Some(&(column, ..)) => Loss {
+            text: changed
                 .iter()
-                .zip(first.iter().zip(row))
-                .filter(|(_, (was, now))| key(was) != key(now))
-                .map(|(name, (was, now))| format!("{table}.{name} was {}, now {}", literal(was), literal(now)))
-                .collect();
-            format!("{}{more}", changed.join(", "))
-        }
-        None => format!("a row of {table} is gone: ({}){more}", row_text(names, first)),
+                .map(|(name, was, now)| format!("{table}.{name} was {}, now {}", literal(was), literal(now)))
+                .collect::<Vec<_>>()
+                .join(", ")
+                + &more,
+            waiver: format!("{table}.{column}"),
+        },
+        None => Loss {
+            text: format!("a row of {table} is gone: ({}){more}", row_text(names, first)),
+            waiver: table.to_string(),
+        },
     }
 }
 
@@ -151,8 +168,9 @@ pub(super) fn up_loss(m: &Migration, table: &str, before: &Contents, after: &Con
     let has = |c: &Contents, name: &str| c.columns.iter().any(|x| x.eq_ignore_ascii_case(name));
     let common: Vec<String> = kept_columns(m, table, before).into_iter().filter(|c| has(after, c)).collect();
     let added: Vec<&String> = after.columns.iter().filter(|c| !has(before, c)).collect();
-    let fix =
-        |what: &str| format!("{what}; declare it with `-- Lossy: {table}.<column>: <reason>`, or keep the values");
+    let fix = |what: &str, waiver: &str| {
+        format!("{what}; keep the values, or declare it with `-- Lossy: {waiver}: <reason>`")
+    };
     for dropped in kept_columns(m, table, before).iter().filter(|c| !has(after, c)) {
         // A column whose values another new column holds, row for row, was renamed.
         let renamed = added.iter().any(|new| {
@@ -164,14 +182,16 @@ pub(super) fn up_loss(m: &Migration, table: &str, before: &Contents, after: &Con
             let at = before.columns.iter().position(|c| c == dropped);
             let sample = before.rows.iter().find_map(|r| r.get(at?).filter(|v| !matches!(v, Value::Null)));
             let was = sample.map_or(String::new(), |v| format!(" (it held {})", literal(v)));
-            return Some(fix(&format!("up of {} drops {table}.{dropped} and its values{was}", m.revision)));
+            let what = format!("up of {} drops {table}.{dropped} and its values{was}", m.revision);
+            return Some(fix(&what, &format!("{table}.{dropped}")));
         }
     }
     let (missing, extra) = difference(before, after, &common)?;
     if missing.is_empty() {
         return None;
     }
-    Some(fix(&format!("up of {} loses data: {}", m.revision, describe(table, &common, &missing, &extra))))
+    let loss = describe(table, &common, &missing, &extra);
+    Some(fix(&format!("up of {} loses data: {}", m.revision, loss.text), &loss.waiver))
 }
 
 /// What the down of `m` did not give back of `table`'s rows (`before`: as they were before the
@@ -182,11 +202,12 @@ pub(super) fn down_loss(m: &Migration, table: &str, before: &Contents, after: &C
     }
     let names = kept_columns(m, table, before);
     let (missing, extra) = difference(before, after, &names)?;
-    let fix = format!(
-        "; make the down give back what the up found, or declare it with `-- Lossy: {table}.<column>: <reason>`"
-    );
     if !missing.is_empty() {
-        return Some(format!("down of {} loses data: {}{fix}", m.revision, describe(table, &names, &missing, &extra)));
+        let loss = describe(table, &names, &missing, &extra);
+        return Some(format!(
+            "down of {} loses data: {}; make the down give back what the up found, or declare it with `-- Lossy: {}: <reason>`",
+            m.revision, loss.text, loss.waiver
+        ));
     }
     let first = extra.first()?;
     let more = if extra.len() > 1 { format!(" (and {} more)", extra.len() - 1) } else { String::new() };

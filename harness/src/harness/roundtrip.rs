@@ -162,6 +162,8 @@ struct Level {
     up: crate::migrator::Step,
     /// Fingerprints, right after its up, of the tables seeded after it (what a re-up gives).
     seeded: fingerprint::Tables,
+    /// Tables whose rows its up lost (a finding already): no down can give them back.
+    up_lost: BTreeSet<String>,
 }
 
 /// Why running `up` again from the state after down could give something else than the first
@@ -209,7 +211,12 @@ struct DataRun {
 impl DataRun {
     /// What the up of `m` lost of the rows of tables that exist before and after it (`before`
     /// and `after`: fingerprints with contents of the tables it touched), one line each.
-    fn up_kept(&mut self, m: &Migration, before: &fingerprint::Tables, after: &fingerprint::Tables) -> Option<String> {
+    fn up_kept(
+        &mut self,
+        m: &Migration,
+        before: &fingerprint::Tables,
+        after: &fingerprint::Tables,
+    ) -> Vec<(String, String)> {
         let mut found = Vec::new();
         for (table, now) in after {
             let (Some(Some(b)), Some(a)) = (before.get(table), now) else { continue };
@@ -218,10 +225,10 @@ impl DataRun {
             }
             self.coverage.rows_compared += b.contents.as_ref().map_or(0, |c| c.rows.len());
             if let (true, Some(bc), Some(ac)) = (b != a, &b.contents, &a.contents) {
-                found.extend(super::data::up_loss(m, table, bc, ac));
+                found.extend(super::data::up_loss(m, table, bc, ac).map(|message| (table.clone(), message)));
             }
         }
-        (!found.is_empty()).then(|| found.join("\n"))
+        found
     }
 
     /// Seeds the tables the up of `rev` created empty (`before`: fingerprints, before the up, of
@@ -363,9 +370,11 @@ pub(super) fn run(
             let up = match step(&migrator, &mut db, rev, Direction::Up)? {
                 Ok(step) => step,
                 Err(e) => {
+                    // A constraint the up's SQL broke may be one only rows break.
                     let seeded = data.as_ref().is_some_and(|d| d.coverage.rows_seeded > 0);
+                    let rows = seeded && e.to_string().contains("constraint failed");
                     let note =
-                        if seeded { " (the data round trip had seeded rows into the tables before it)" } else { "" };
+                        if rows { " (the data round trip had seeded rows into the tables before it)" } else { "" };
                     let mut f = finding(*rev, Some(Direction::Up), "up", format!("{e}{note}"));
                     f.kept = db.keep(*rev, "up");
                     findings.entry(*rev).or_default().push(f);
@@ -394,11 +403,12 @@ pub(super) fn run(
             let tables_before: fingerprint::Tables =
                 dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
             let after = fingerprint::tables(db.conn.get(), &dirty, db.read)?;
-            if let Some(data) = data.as_mut() {
-                if let Some(message) = data.up_kept(m, &tables_before, &after) {
-                    findings.entry(*rev).or_default().push(finding(*rev, Some(Direction::Up), "data", message));
-                }
+            let lost = data.as_mut().map_or(Vec::new(), |data| data.up_kept(m, &tables_before, &after));
+            if !lost.is_empty() {
+                let message = lost.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("\n");
+                findings.entry(*rev).or_default().push(finding(*rev, Some(Direction::Up), "data", message));
             }
+            let up_lost = lost.into_iter().map(|(table, _)| table).collect();
             db.tables.extend(after);
             let seeded = match data.as_mut() {
                 Some(data) => data.seed_new_tables(&mut db, *rev, &tables_before)?,
@@ -424,6 +434,7 @@ pub(super) fn run(
                 header_after,
                 up,
                 seeded,
+                up_lost,
             });
             if let Some((schema, image)) = top {
                 // Hand the levels so far to the second thread, with the state after them.
@@ -684,7 +695,8 @@ fn down_kept(
         return None;
     }
     let mut found = Vec::new();
-    for table in dirty.iter().filter(|t| !fingerprint::INTERNAL_TABLES.contains(&t.as_str())) {
+    let judged = |t: &&String| !fingerprint::INTERNAL_TABLES.contains(&t.as_str()) && !level.up_lost.contains(*t);
+    for table in dirty.iter().filter(judged) {
         let (Some(before), Some(Some(after))) = (was(db, level, table), now.get(table)) else { continue };
         *rows_compared += before.contents.as_ref().map_or(0, |c| c.rows.len());
         if let (true, Some(bc), Some(ac)) = (before != *after, &before.contents, &after.contents) {
