@@ -28,8 +28,11 @@ pub fn run_script(conn: &mut Connection, migrator: &Migrator, script: &PopulateS
     session.close()
 }
 
+/// Every user table's rows, rendered as text and sorted, by table.
+pub type Contents = BTreeMap<String, Vec<String>>;
+
 /// Every user table's rows, rendered as text and sorted: equal exactly when the contents are.
-pub fn table_contents(conn: &Connection) -> Result<BTreeMap<String, Vec<String>>> {
+pub fn table_contents(conn: &Connection) -> Result<Contents> {
     let ctx = |what: &str| Error::sqlite(format!("cannot read table contents ({what})"));
     let mut stmt = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?1")

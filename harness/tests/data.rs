@@ -280,3 +280,48 @@ fn seeding_is_deterministic_from_the_seed() {
     };
     assert_eq!(message(5), message(5));
 }
+
+#[test]
+fn populated_rows_must_survive_a_down_and_up_of_the_last_revision() {
+    let script = |requires: &str| {
+        let text = format!(
+            "-- Roles\n--\n-- Requires: {}\n\nINSERT INTO roles (name) SELECT 'admin' WHERE NOT EXISTS (SELECT 1 FROM roles WHERE name = 'admin');\n",
+            id(requires)
+        );
+        retort_build::populate::parse_script(std::path::Path::new("migrations/populate/001_roles.sql"), text.as_bytes())
+            .unwrap()
+    };
+    let table = |name: &str, extra: &str| format!("CREATE TABLE {name} (name TEXT PRIMARY KEY{extra});");
+    // The down of b rebuilds roles empty: the populated row is lost.
+    let up = format!(
+        "{}\nINSERT INTO roles_new (name) SELECT name FROM roles;\nDROP TABLE roles;\nALTER TABLE roles_new RENAME TO roles;",
+        table("roles_new", ", CHECK (name <> '')")
+    );
+    let bad_down = format!("{}\nDROP TABLE roles;\nALTER TABLE roles_new RENAME TO roles;", table("roles_new", ""));
+    let base = table("roles", "");
+    let migrations = [
+        m("a", &[], &base, "DROP TABLE roles;"),
+        M { tag: "b", parents: &["a"], up: &up, down: Some(&bad_down), extra: RULES },
+    ];
+    // (The round trip blames b's down for its seeded rows too; here only the populate check counts.)
+    let only_populate = Options { populate: vec![script("a")], ..options() };
+    let found = outcome(&migrations, &only_populate);
+    let populate: Vec<&retort::harness::Finding> =
+        found.failed.iter().filter(|f| f.check.starts_with("populate")).collect();
+    assert_eq!(populate.len(), 1, "{:#?}", found.failed);
+    assert!(
+        populate[0].message.contains(&format!("do not survive a downgrade and upgrade of {}", id("b"))),
+        "{}",
+        populate[0]
+    );
+    assert!(populate[0].diff.as_deref().unwrap_or_default().contains("- roles ('admin')"), "{}", populate[0]);
+    // Declared lossy, it passes; so does the schema-only run, which does not check rows.
+    let lossy = M {
+        extra: "-- Allow: data-change: copy\n-- Allow: destructive: rebuild\n-- Lossy: roles: the down starts over\n",
+        ..M { tag: "b", parents: &["a"], up: &up, down: Some(&bad_down), extra: "" }
+    };
+    let found = outcome(&[m("a", &[], &base, "DROP TABLE roles;"), lossy], &only_populate);
+    assert!(found.failed.iter().all(|f| !f.check.starts_with("populate")), "{:#?}", found.failed);
+    let found = outcome(&migrations, &Options { seed_rows: 0, ..only_populate });
+    assert!(found.failed.is_empty(), "{:#?}", found.failed);
+}

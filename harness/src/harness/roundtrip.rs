@@ -706,7 +706,11 @@ fn down_kept(
     (!found.is_empty()).then(|| found.join("\n"))
 }
 
-pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Result<(), Finding> {
+/// Runs `script` twice at its revision: the second run must change nothing. With `data`, the
+/// database then goes to head and the last revision is downgraded and upgraded again: the
+/// populated rows must survive, except in tables its `Lossy:` lines name. `Ok` says what was
+/// shown.
+pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript, data: bool) -> Result<String, Finding> {
     let fail = |message: String| Finding {
         revision: Some(script.requires),
         direction: None,
@@ -726,10 +730,55 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Res
     crate::populate::run_script(&mut conn, &migrator, script)
         .map_err(|e| fail(format!("the second run failed: {e}")))?;
     let second = crate::populate::table_contents(&conn).map_err(|e| fail(e.to_string()))?;
-    if first == second {
-        return Ok(());
+    if first != second {
+        let mut f = fail("not idempotent: the second run changed table contents; guard each write (INSERT OR IGNORE, WHERE NOT EXISTS, ON CONFLICT DO NOTHING)".into());
+        f.diff = Some(contents_diff(&first, &second));
+        return Err(f);
     }
-    // Multiset difference per table: a duplicated row shows as one more `+` line.
+    let shown = format!("{} is idempotent", script.file.display());
+    let (Some(last), [_]) = (set.order().last().and_then(|r| set.get(r)), set.graph().heads().as_slice()) else {
+        return Ok(shown);
+    };
+    if !data || last.irreversible.is_some() {
+        return Ok(shown);
+    }
+    let data_fail =
+        |message: String| Finding { check: format!("populate {} (data)", script.file.display()), ..fail(message) };
+    migrator
+        .upgrade(&mut conn, Target::Heads, &mut |_| {})
+        .map_err(|e| data_fail(format!("upgrading the populated database to head failed: {e}")))?;
+    let kept = |contents: crate::populate::Contents| -> crate::populate::Contents {
+        contents
+            .into_iter()
+            .filter(|(table, _)| {
+                !last.lossy_allows(table, None)
+                    && !last.lossy.iter().flat_map(|l| &l.items).any(|i| i.table.eq_ignore_ascii_case(table))
+            })
+            .collect()
+    };
+    let before = kept(crate::populate::table_contents(&conn).map_err(|e| data_fail(e.to_string()))?);
+    let options = DowngradeOptions { backup: false };
+    migrator
+        .downgrade(&mut conn, Target::Relative(-1), options, &mut |_| {})
+        .and_then(|_| migrator.upgrade(&mut conn, Target::Heads, &mut |_| {}))
+        .map_err(|e| {
+            data_fail(format!("downgrading and upgrading {} on the populated database failed: {e}", last.revision))
+        })?;
+    let after = kept(crate::populate::table_contents(&conn).map_err(|e| data_fail(e.to_string()))?);
+    if before != after {
+        let mut f = data_fail(format!(
+            "the populated rows do not survive a downgrade and upgrade of {} (the last revision); make its down keep them, or declare what it loses with `-- Lossy: <table>: <reason>`",
+            last.revision
+        ));
+        f.diff = Some(contents_diff(&before, &after));
+        return Err(f);
+    }
+    Ok(format!("{shown}, and its rows survive a downgrade and upgrade of {}", last.revision))
+}
+
+/// The rows of `second` that `first` lacks (`+`) and the other way (`-`), per table: a
+/// duplicated row shows as one more `+` line.
+fn contents_diff(first: &crate::populate::Contents, second: &crate::populate::Contents) -> String {
     let mut diff = String::new();
     let tables: std::collections::BTreeSet<&String> = first.keys().chain(second.keys()).collect();
     for table in tables {
@@ -747,9 +796,7 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript) -> Res
             }
         }
     }
-    let mut f = fail("not idempotent: the second run changed table contents; guard each write (INSERT OR IGNORE, WHERE NOT EXISTS, ON CONFLICT DO NOTHING)".into());
-    f.diff = Some(diff);
-    Err(f)
+    diff
 }
 
 /// Step 7, on an in-memory copy of `at_head` (a database with every revision applied); `None`
