@@ -64,12 +64,14 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         }
         let wrong = chain("wrong", Shape::WRONG_DOWNS)?;
         let branched = chain("branched", Shape::BRANCHED)?;
-        for (figure, set, walks, expect_failures, threads) in [
-            ("migrate-test", &set, DEFAULT_WALKS, false, Threads::Available),
-            ("walks 0", &set, 0, false, Threads::Available),
-            ("walks 0, 1 thread", &set, 0, false, Threads::One),
-            ("failing downs", &wrong, DEFAULT_WALKS, true, Threads::Available),
-            ("branched", &branched, DEFAULT_WALKS, false, Threads::Available),
+        let data = retort::harness::DEFAULT_SEED_ROWS;
+        for (figure, set, walks, expect_failures, threads, seed_rows) in [
+            ("migrate-test", &set, DEFAULT_WALKS, false, Threads::Available, data),
+            ("no data", &set, DEFAULT_WALKS, false, Threads::Available, 0),
+            ("walks 0", &set, 0, false, Threads::Available, data),
+            ("walks 0, 1 thread", &set, 0, false, Threads::One, data),
+            ("failing downs", &wrong, DEFAULT_WALKS, true, Threads::Available, data),
+            ("branched", &branched, DEFAULT_WALKS, false, Threads::Available, data),
         ] {
             if !wanted(figure) {
                 continue;
@@ -77,7 +79,7 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
             let mut row = Row { figure, n, samples: Vec::new(), floor: Vec::new() };
             for run in 0..runs {
                 row.floor.push(floor_round_trip(set, scratch.path(), run)?);
-                row.samples.push(harness_round_trip(set, walks, expect_failures, threads)?);
+                row.samples.push(harness_round_trip(set, walks, expect_failures, threads, seed_rows)?);
             }
             output::status("Measured", format!("{figure}, N = {n}"));
             rows.push(row);
@@ -101,6 +103,17 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
         output::status("Measured", format!("one section of {} statements", flags.statements));
     }
     print_table(&rows);
+    // The data round trip's cost: migrate-test against the same run without it.
+    for n in &flags.n {
+        let median_of =
+            |figure: &str| rows.iter().find(|r| r.figure == figure && r.n == *n).map(|r| median(&r.samples));
+        if let (Some(on), Some(off)) = (median_of("migrate-test"), median_of("no data")) {
+            println!(
+                "data round trip at N = {n}: migrate-test / no data = {:.3}",
+                ms(on) / ms(off).max(f64::MIN_POSITIVE)
+            );
+        }
+    }
     if let Some(path) = &flags.json {
         std::fs::write(path, json(&rows)).with_context(|| format!("cannot write {}", path.display()))?;
         output::status("Wrote", path.display());
@@ -164,6 +177,7 @@ fn harness_round_trip(
     walks: u32,
     expect_failures: bool,
     threads: Threads,
+    seed_rows: usize,
 ) -> anyhow::Result<Duration> {
     let options = retort::harness::Options {
         walks,
@@ -171,7 +185,7 @@ fn harness_round_trip(
         populate: Vec::new(),
         check_proofs: false,
         threads,
-        seed_rows: retort::harness::DEFAULT_SEED_ROWS,
+        seed_rows,
         foreign_keys: false,
     };
     let started = Instant::now();

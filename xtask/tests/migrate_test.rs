@@ -220,3 +220,45 @@ fn the_examples_pass() {
     assert!(stdout.trim_end().ends_with(" passed, 0 failed"), "{stdout}");
     assert!(stderr.contains("seed 7"), "{stderr}");
 }
+
+#[test]
+fn the_data_round_trip_is_on_by_default_and_says_what_it_covered() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("migrations");
+    let rebuild = "CREATE TABLE base_new (\n    a INTEGER UNIQUE,\n    b TEXT,\n    c TEXT DEFAULT 'k'\n);\nDROP TABLE base;\nALTER TABLE base_new RENAME TO base;";
+    let rules = "-- Allow: destructive: a rebuild\n";
+    write(
+        &dir,
+        &[("a", &[], "", BASE, "DROP TABLE base;"), ("b", &["a"], rules, "CREATE INDEX base_b ON base (b);", rebuild)],
+    );
+    let b = rev("b");
+    // The down rebuilds `base` without copying its rows: the schema comes back, the rows do not.
+    let (code, stdout, stderr) = migrate_test(&dir, &["--seed", "3"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("{b} (downgrade) data: down of {b} loses data: a row of base is gone: (a=")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("declare it with `-- Lossy: base: <reason>`"), "{stderr}");
+    assert!(stderr.contains("Data 1 tables seeded (3 rows, seed 3)"), "{stderr}");
+    assert!(stdout.trim_end().ends_with(" 1 failed"), "{stdout}");
+    // Schemas only, it passes; and with the loss declared, too.
+    let (code, _, stderr) = migrate_test(&dir, &["--no-data"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("tables seeded"), "{stderr}");
+    let declared = "-- Allow: destructive: a rebuild\n-- Lossy: base: the down starts the table over\n";
+    write(
+        &dir,
+        &[
+            ("a", &[], "", BASE, "DROP TABLE base;"),
+            ("b", &["a"], declared, "CREATE INDEX base_b ON base (b);", rebuild),
+        ],
+    );
+    let (code, _, stderr) = migrate_test(&dir, &["--seed-rows", "5"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1 tables seeded (5 rows"), "{stderr}");
+    // A bad value is refused by name.
+    let (code, _, stderr) = migrate_test(&dir, &["--foreign-keys", "maybe"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("possible values: on, off"), "{stderr}");
+}
