@@ -165,7 +165,10 @@ fn table(
     let mut rows = stmt.query([]).map_err(ctx(name))?;
     // Named from the statement as it runs: SQLite re-prepares a cached one after a schema change.
     let names = |stmt: &rusqlite::Statement<'_>| -> Vec<String> {
-        stmt.column_names().iter().skip(skip).map(|c| (*c).to_string()).collect()
+        // By index: `column_names` returns a Vec before rusqlite 0.43 and an iterator from it.
+        (skip..stmt.column_count())
+            .map(|i| stmt.column_name(i).map_or_else(|_| String::new(), str::to_string))
+            .collect()
     };
     let (mut count, mut a, mut b) = (0u64, 0u64, 0u64);
     while let Some(row) = rows.next().map_err(ctx(name))? {

@@ -98,6 +98,7 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
             rows.push(row);
         }
     }
+    rows.extend(layouts(scratch.path(), LAYOUT_N, runs, &wanted)?);
     if flags.statements > 0 && wanted("long section") {
         rows.push(long_section(scratch.path(), flags.statements, runs)?);
         output::status("Measured", format!("one section of {} statements", flags.statements));
@@ -234,6 +235,125 @@ fn long_section(dir: &Path, statements: usize, runs: usize) -> anyhow::Result<Ro
     Ok(row)
 }
 
+/// The chain length of the per-layout figures.
+const LAYOUT_N: usize = 300;
+
+/// `migrate-test`'s reading and proving (lint and the harness, no walks to add on a linear
+/// chain) of one generated linear chain written in each foreign layout, against the copy
+/// `import` writes of it (the floor column): reading another tool's directory must cost no
+/// more than reading Retort's.
+fn layouts(dir: &Path, n: usize, runs: usize, wanted: &dyn Fn(&str) -> bool) -> anyhow::Result<Vec<Row>> {
+    let figures = retort_build::Layout::ALL.into_iter().skip(1).filter(|l| wanted(&format!("layout {l}")));
+    if figures.count() == 0 {
+        return Ok(Vec::new());
+    }
+    let linear = Shape { fork_every: 0, ..Shape::DEFAULT };
+    let set = retort::synth::write_shaped(&dir.join(format!("linear-{n}")), n, 42, linear)
+        .context("cannot generate the chain")?;
+    let mut rows = Vec::new();
+    for layout in retort_build::Layout::ALL.into_iter().skip(1) {
+        let figure: &'static str = match layout {
+            retort_build::Layout::Diesel => "layout diesel",
+            retort_build::Layout::Sqlx => "layout sqlx",
+            retort_build::Layout::GolangMigrate => "layout golang-migrate",
+            retort_build::Layout::Dbmate => "layout dbmate",
+            _ => "layout refinery",
+        };
+        if !wanted(figure) {
+            continue;
+        }
+        let foreign = dir.join(format!("{layout}-{n}"));
+        write_layout(&set, layout, &foreign)?;
+        let imported = dir.join(format!("{layout}-{n}-imported"));
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .current_dir(dir)
+            .args(["import", "--from", layout.name()])
+            .args([&foreign, &imported])
+            .output()
+            .context("cannot run import")?;
+        // A foreign migration has no header to waive a data change or a drop in, so the
+        // schema-only rule fails some on both sides alike: import wrote its copy once it locked it.
+        if !imported.join(retort_build::LOCK_FILE).is_file() {
+            let report = String::from_utf8_lossy(&out.stderr);
+            let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("error")).take(5).collect();
+            anyhow::bail!("import --from {layout} of the generated chain failed:\n{}", failed.join("\n"));
+        }
+        let mut row = Row { figure, n, samples: Vec::new(), floor: Vec::new() };
+        for run in 0..runs {
+            // Alternate which goes first, so neither always gets the warmer cache.
+            let mut order = [(layout, &foreign), (retort_build::Layout::Retort, &imported)];
+            if run % 2 == 1 {
+                order.reverse();
+            }
+            let mut findings = Vec::new();
+            for (l, d) in order {
+                // Both as `migrate-test --layout` runs the tool's directory (sqlx: keys enforced).
+                let (took, failed) = prove_dir(d, dir, l, layout.enforces_foreign_keys())?;
+                if l == layout {
+                    row.samples.push(took)
+                } else {
+                    row.floor.push(took)
+                }
+                findings.push(failed);
+            }
+            if findings[0] != findings[1] {
+                anyhow::bail!("{layout} and its imported copy gave different findings: {findings:?}");
+            }
+        }
+        output::status("Measured", format!("{figure}, N = {n} (floor: the imported copy)"));
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Reads `migrations` in `layout`, lints it and runs the harness with `migrate-test`'s defaults
+/// (foreign keys as `foreign_keys` says): the time, and the revision and check of each finding.
+fn prove_dir(
+    migrations: &Path,
+    root: &Path,
+    layout: retort_build::Layout,
+    foreign_keys: bool,
+) -> anyhow::Result<(Duration, Vec<String>)> {
+    let started = Instant::now();
+    let loaded = retort_build::layout::load(migrations, root, layout, retort_build::LockPolicy::Lenient);
+    let set = loaded.set.ok_or_else(|| anyhow::anyhow!("{} does not read as {layout}", migrations.display()))?;
+    let _ = retort_build::lint::lint(&set);
+    let options = retort::harness::Options { seed: Some(1), foreign_keys, ..retort::harness::Options::default() };
+    let outcome = retort::harness::run(&set, &options, &mut |_| {})?;
+    let took = started.elapsed();
+    let failed = outcome.failed.iter().map(|f| format!("{:?} {}", f.revision, f.check)).collect();
+    Ok((took, failed))
+}
+
+/// Writes `set` (a linear chain) into `dir` as `layout`'s tool lays migrations out.
+fn write_layout(set: &MigrationSet, layout: retort_build::Layout, dir: &Path) -> anyhow::Result<()> {
+    use retort_build::Layout;
+    std::fs::create_dir_all(dir)?;
+    for (i, m) in set.in_order().enumerate() {
+        let (up, down) = (&m.up.sql, m.down.as_ref().map_or("", |d| d.sql.as_str()));
+        let (version, slug) = (i + 1, retort_build::migration::slug_of(&m.message));
+        let write = |name: String, text: String| std::fs::write(dir.join(name), text);
+        match layout {
+            Layout::Diesel => {
+                let sub = dir.join(format!("{:014}_{slug}", 20_240_101_000_000u64 + version as u64));
+                std::fs::create_dir_all(&sub)?;
+                std::fs::write(sub.join("up.sql"), format!("{up}\n"))?;
+                std::fs::write(sub.join("down.sql"), format!("{down}\n"))?;
+            }
+            Layout::Sqlx | Layout::GolangMigrate => {
+                write(format!("{version}_{slug}.up.sql"), format!("{up}\n"))?;
+                write(format!("{version}_{slug}.down.sql"), format!("{down}\n"))?;
+            }
+            Layout::Dbmate => {
+                write(format!("{version:06}_{slug}.sql"), format!("-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n"))?
+            }
+            Layout::Refinery => write(format!("V{version}__{slug}.sql"), format!("{up}\n"))?,
+            Layout::Retort => anyhow::bail!("the Retort layout is the floor, not a figure"),
+        }
+    }
+    Ok(())
+}
+
 fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<Duration> {
     let (path, conn) = fresh_db(dir, &format!("retort-{run}.db"))?;
     drop(conn);
@@ -246,7 +366,7 @@ fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<18} {:>6} {:>11} {:>11} {:>11} {:>13} {:>7}",
+        "{:<22} {:>6} {:>11} {:>11} {:>11} {:>13} {:>7}",
         "figure", "N", "median ms", "min ms", "max ms", "floor med ms", "ratio"
     );
     for r in rows {
@@ -255,7 +375,7 @@ fn print_table(rows: &[Row]) {
         let max = r.samples.iter().max().copied().unwrap_or_default();
         if r.floor.is_empty() {
             println!(
-                "{:<18} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13} {:>7}",
+                "{:<22} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13} {:>7}",
                 r.figure,
                 r.n,
                 ms(med),
@@ -267,7 +387,7 @@ fn print_table(rows: &[Row]) {
         } else {
             let ratio = med.as_secs_f64() / floor.as_secs_f64().max(f64::MIN_POSITIVE);
             println!(
-                "{:<18} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13.1} {:>7.3}",
+                "{:<22} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>13.1} {:>7.3}",
                 r.figure,
                 r.n,
                 ms(med),
