@@ -46,14 +46,19 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// The lock that pins every migration of `set` as it is now.
+    /// The lock that pins every migration of `set` as it is now. A migration of another tool's
+    /// layout is listed under the file name `import` gives it (`<revision>_<slug>.sql`), so the
+    /// lock of a foreign directory is the lock of its imported copy.
     pub fn of(set: &MigrationSet) -> Lock {
         let entries = set
             .in_order()
             .map(|m| LockEntry {
                 revision: m.revision,
                 checksum: set.checksum(&m.revision).to_string(),
-                file: m.file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
+                file: match m.origin {
+                    Some(_) => crate::migration::file_name_of(m.revision, &m.message),
+                    None => m.file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
+                },
             })
             .collect();
         Lock { entries }

@@ -159,7 +159,7 @@ impl Migration {
     pub fn new(revision: RevisionId, message: &str, parents: Vec<RevisionId>, create_date: &str) -> Migration {
         let empty = || Section { sql: String::new(), line: 0 };
         Migration {
-            file: std::path::PathBuf::from(format!("{revision}_{}.sql", slug_of(message))),
+            file: std::path::PathBuf::from(file_name_of(revision, message)),
             revision,
             message: message.to_string(),
             parents,
@@ -234,6 +234,11 @@ impl Migration {
         let name = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
         name.split_once('_').map_or(String::new(), |(_, slug)| slug.to_string())
     }
+}
+
+/// The file name of a Retort migration: `<revision>_<slug of message>.sql`.
+pub fn file_name_of(revision: RevisionId, message: &str) -> String {
+    format!("{revision}_{}.sql", slug_of(message))
 }
 
 /// The file-name slug of a message: lowercase ASCII words joined by `_`, at most 60

@@ -188,6 +188,10 @@ pub struct MigrateTestFlags {
     /// tool does: on for sqlx, off for Retort, diesel, golang-migrate, dbmate and refinery).
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     pub foreign_keys: Option<String>,
+    /// Keep a lock for another tool's directory in FILE, outside it: written when FILE does not
+    /// exist, checked (checksum drift, missing or new migrations) when it does.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 }
 
 impl MigrateTestFlags {
@@ -200,6 +204,7 @@ impl MigrateTestFlags {
             no_data: false,
             seed_rows: retort::harness::DEFAULT_SEED_ROWS,
             foreign_keys: None,
+            lock: None,
         }
     }
 }

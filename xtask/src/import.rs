@@ -68,7 +68,7 @@ pub fn run(cx: &Context, flags: &ImportFlags) -> anyhow::Result<()> {
         };
         let mut out = m.clone();
         out.origin = None;
-        out.file = PathBuf::from(format!("{}_{}.sql", m.revision, migration::slug_of(&m.message)));
+        out.file = PathBuf::from(migration::file_name_of(m.revision, &m.message));
         if out.create_date.is_empty() {
             out.create_date = now.clone();
         }

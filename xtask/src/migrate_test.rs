@@ -2,7 +2,10 @@
 //! heads) and the static lint here, steps 2–7 in `retort::harness`, and the insta schema
 //! snapshots through the consumer crate's test. Last line: `N passed, N failed`.
 
+use std::path::Path;
+
 use anstyle::{AnsiColor, Style};
+use anyhow::Context as _;
 use retort::harness::{Event, Finding, Options, Threads};
 use retort_build::{Loaded, LockPolicy, MigrationSet, Problem};
 
@@ -83,7 +86,61 @@ pub fn check(cx: &Context) -> anyhow::Result<()> {
 
 /// `migrate-test`.
 pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
+    if let Some(file) = &flags.lock {
+        let shown = cx.show(file);
+        if cx.layout == retort_build::Layout::Retort {
+            anyhow::bail!(
+                "`--lock {}`: Retort's own layout keeps its lock in {}; `--lock` is for another tool's directory (`--layout`)",
+                shown.display(),
+                cx.show(&cx.dir.join(retort_build::LOCK_FILE)).display()
+            );
+        }
+        let absolute = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+        if absolute.starts_with(std::path::absolute(&cx.dir).unwrap_or_else(|_| cx.dir.clone())) {
+            anyhow::bail!(
+                "`--lock {}` is inside {}, which Retort only reads; keep the lock outside it",
+                shown.display(),
+                cx.show(&cx.dir).display()
+            );
+        }
+    }
     run_loaded(cx, cx.load(LockPolicy::Strict), flags)
+}
+
+/// `--lock FILE` on another tool's directory: pins the checksums when FILE does not exist,
+/// compares them when it does.
+fn foreign_lock(cx: &Context, tally: &mut Tally, set: &MigrationSet, file: &Path) -> anyhow::Result<()> {
+    let shown = cx.show(file);
+    let again = format!("{} migrate-test --lock {}", cx.command, crate::context::shell_word(&shown.to_string_lossy()));
+    match std::fs::read_to_string(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(file)
+                .with_context(|| format!("cannot create {}", shown.display()))?;
+            std::io::Write::write_all(&mut out, retort_build::Lock::of(set).render().as_bytes())
+                .with_context(|| format!("cannot write {}", shown.display()))?;
+            tally.pass(
+                "lock",
+                format!("{} migrations pinned in {} (`{again}` checks them)", set.len(), shown.display()),
+            );
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", shown.display())),
+        Ok(text) => {
+            let problems = match retort_build::Lock::parse(&shown, &text) {
+                Err(problems) => problems,
+                Ok(lock) => retort_build::LockStatus::compare(&lock, set).problems(set, &shown, LockPolicy::Strict),
+            };
+            let help = format!(
+                "{} pinned these migrations; if the change is intended, delete it and run `{again}` to pin what is there now",
+                shown.display()
+            );
+            let problems: Vec<Problem> = problems.into_iter().map(|p| p.with_help(help.clone())).collect();
+            tally.problems(cx, "lock", &problems);
+        }
+    }
+    Ok(())
 }
 
 /// `migrate-test` on the directory as `loaded` read it (strictly).
@@ -95,6 +152,9 @@ fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow:
         // Without a valid graph nothing else can run; the problems above say why.
         return finish(tally);
     };
+    if let Some(file) = &flags.lock {
+        foreign_lock(cx, &mut tally, &set, file)?;
+    }
     check_heads(cx, &mut tally, &set, flags.allow_multiple_heads);
     tally.problems(cx, "lint", &retort_build::lint::lint(&set));
     let options = Options {

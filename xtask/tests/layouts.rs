@@ -301,3 +301,43 @@ fn a_dbmate_file_without_a_down_block_is_refused_at_its_line() {
     assert!(run.stderr.contains("no `-- migrate:down` block: dbmate refuses the file"), "{}", run.stderr);
     assert!(run.stderr.contains("db/1_a.sql:3"), "{}", run.stderr);
 }
+
+#[test]
+fn a_lock_kept_outside_a_foreign_directory_pins_and_finds_drift() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    write_fixture("golang-migrate", &dir);
+    let before = tree(&dir);
+    let args = ["--migrations", "migrations", "--layout", "golang-migrate", "migrate-test", "--lock", "gm.lock"];
+    let first = retort(tmp.path(), &args);
+    assert!(first.stderr.contains("Passed lock: 6 migrations pinned in gm.lock"), "{}", first.stderr);
+    assert!(tmp.path().join("gm.lock").is_file());
+    assert_eq!(tree(&dir), before, "the lock is kept outside the directory");
+    let again = retort(tmp.path(), &args);
+    assert!(again.stderr.contains("Passed lock: ok"), "{}", again.stderr);
+    // An applied migration edited in place: the lock names it and says how to re-pin.
+    let index = dir.join(format!("{}_posts_index.up.sql", NUMERIC[2]));
+    std::fs::write(&index, "CREATE INDEX posts_user ON posts(user_id, title);\n").unwrap();
+    let drifted = retort(tmp.path(), &args);
+    assert_eq!(drifted.code, 1, "{}", drifted.stderr);
+    let rev = retort_build::layout::revision_of(&NUMERIC[2].to_string()).to_string();
+    assert!(drifted.stderr.contains(&rev), "{}", drifted.stderr);
+    assert!(drifted.stderr.contains("FAILED lock: 1 problem(s) above"), "{}", drifted.stderr);
+    assert!(
+        drifted.stderr.contains("gm.lock pinned these migrations; if the change is intended, delete it and run `cargo retort --migrations migrations --layout golang-migrate migrate-test --lock gm.lock`"),
+        "{}",
+        drifted.stderr
+    );
+    // Never inside the directory, and not for Retort's own layout.
+    let inside = retort(
+        tmp.path(),
+        &["--migrations", "migrations", "--layout", "sqlx", "migrate-test", "--lock", "migrations/x.lock"],
+    );
+    assert_eq!(inside.code, 2, "{}", inside.stderr);
+    assert!(inside.stderr.contains("is inside migrations, which Retort only reads"), "{}", inside.stderr);
+    assert!(!dir.join("x.lock").exists());
+    std::fs::create_dir(tmp.path().join("own")).unwrap();
+    let own = retort(tmp.path(), &["--migrations", "own", "migrate-test", "--lock", "own.lock"]);
+    assert_eq!(own.code, 2, "{}", own.stderr);
+    assert!(own.stderr.contains("Retort's own layout keeps its lock in own/retort.lock"), "{}", own.stderr);
+}
