@@ -282,7 +282,6 @@ fn candidates(col: &Column, table: &str, i: usize, seed: u64, lits: &(Vec<Value>
         "BLOB" => {}
         _ => out.extend(numbers.iter().cloned()),
     }
-    // Rotate the literal and small candidates by row, so that rows of a UNIQUE column differ.
     let mut picks: Vec<Pick> = out.into_iter().map(Pick::Value).collect();
     if !col.not_null {
         picks.push(Pick::Value(Value::Null));
