@@ -164,3 +164,15 @@ pub fn shell_word(word: &str) -> String {
     let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c));
     if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }
+
+/// True when `inner` is `outer` or inside it, symbolic links and `..` resolved (for paths that
+/// may not exist yet, through their nearest existing ancestor).
+pub fn same_or_inside(inner: &Path, outer: &Path) -> bool {
+    let canon = |p: &Path| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let existing = p.ancestors().find(|a| a.exists()).unwrap_or(&p);
+        let rest = p.strip_prefix(existing).unwrap_or(Path::new(""));
+        std::fs::canonicalize(existing).map(|c| c.join(rest)).unwrap_or_else(|_| p.clone())
+    };
+    canon(inner).starts_with(canon(outer))
+}

@@ -39,7 +39,7 @@ pub fn run(cx: &Context, flags: &ImportFlags) -> anyhow::Result<()> {
             anyhow::anyhow!("`--from {name}`: pass one of {}, or auto", names.join(", "))
         })?,
     };
-    if same_or_inside(&dest, &src) {
+    if crate::context::same_or_inside(&dest, &src) {
         anyhow::bail!(
             "DEST {} is inside SRC {}: import writes a new directory and never changes SRC; pass another DEST",
             cx.show(&dest).display(),
@@ -129,17 +129,6 @@ pub fn run(cx: &Context, flags: &ImportFlags) -> anyhow::Result<()> {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
-}
-
-/// True when `inner` is `outer` or inside it.
-fn same_or_inside(inner: &Path, outer: &Path) -> bool {
-    let canon = |p: &Path| {
-        // DEST may not exist yet: canonicalise its nearest existing ancestor.
-        let existing = p.ancestors().find(|a| a.exists()).unwrap_or(p);
-        let rest = p.strip_prefix(existing).unwrap_or(Path::new(""));
-        std::fs::canonicalize(existing).map(|c| c.join(rest)).unwrap_or_else(|_| p.to_path_buf())
-    };
-    canon(inner).starts_with(canon(outer))
 }
 
 /// What a migration's up touches, read from its SQL text (for ups that did not run).

@@ -95,8 +95,7 @@ pub fn run(cx: &Context, flags: &MigrateTestFlags) -> anyhow::Result<()> {
                 cx.show(&cx.dir.join(retort_build::LOCK_FILE)).display()
             );
         }
-        let absolute = std::path::absolute(file).unwrap_or_else(|_| file.clone());
-        if absolute.starts_with(std::path::absolute(&cx.dir).unwrap_or_else(|_| cx.dir.clone())) {
+        if crate::context::same_or_inside(file, &cx.dir) {
             anyhow::bail!(
                 "`--lock {}` is inside {}, which Retort only reads; keep the lock outside it",
                 shown.display(),

@@ -166,12 +166,13 @@ pub(super) fn up_loss(m: &Migration, table: &str, before: &Contents, after: &Con
         return None;
     }
     let has = |c: &Contents, name: &str| c.columns.iter().any(|x| x.eq_ignore_ascii_case(name));
-    let common: Vec<String> = kept_columns(m, table, before).into_iter().filter(|c| has(after, c)).collect();
+    let kept = kept_columns(m, table, before);
+    let common: Vec<String> = kept.iter().filter(|c| has(after, c)).cloned().collect();
     let added: Vec<&String> = after.columns.iter().filter(|c| !has(before, c)).collect();
     let fix = |what: &str, waiver: &str| {
         format!("{what}; keep the values, or declare it with `-- Lossy: {waiver}: <reason>`")
     };
-    for dropped in kept_columns(m, table, before).iter().filter(|c| !has(after, c)) {
+    for dropped in kept.iter().filter(|c| !has(after, c)) {
         // A column whose values another new column holds, row for row, was renamed.
         let renamed = added.iter().any(|new| {
             let with = |c: &String| common.iter().cloned().chain([c.clone()]).collect::<Vec<_>>();

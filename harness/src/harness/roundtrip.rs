@@ -750,10 +750,8 @@ pub(super) fn populate_twice(set: &MigrationSet, script: &PopulateScript, data: 
     let kept = |contents: crate::populate::Contents| -> crate::populate::Contents {
         contents
             .into_iter()
-            .filter(|(table, _)| {
-                !last.lossy_allows(table, None)
-                    && !last.lossy.iter().flat_map(|l| &l.items).any(|i| i.table.eq_ignore_ascii_case(table))
-            })
+            // Any `Lossy:` name of the table, whole or one of its columns, leaves it out.
+            .filter(|(table, _)| !last.lossy.iter().flat_map(|l| &l.items).any(|i| i.table.eq_ignore_ascii_case(table)))
             .collect()
     };
     let before = kept(crate::populate::table_contents(&conn).map_err(|e| data_fail(e.to_string()))?);
