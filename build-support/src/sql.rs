@@ -48,6 +48,11 @@ impl Token {
     }
 }
 
+/// `name` as a quoted SQLite identifier: `"name"`, with any `"` doubled. Safe for any text.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Splits `sql` into tokens, skipping whitespace and comments.
 pub fn tokenize(sql: &str) -> Vec<Token> {
     let bytes = sql.as_bytes();

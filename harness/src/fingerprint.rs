@@ -156,7 +156,7 @@ fn table(
     triggers: Vec<String>,
     read: Read,
 ) -> Result<Option<TableFingerprint>> {
-    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let quoted = retort_build::sql::quote_ident(name);
     let sql =
         if rowid { format!("SELECT _rowid_, * FROM main.{quoted}") } else { format!("SELECT * FROM main.{quoted}") };
     let mut stmt = conn.prepare_cached(&sql).map_err(ctx(name))?;

@@ -278,7 +278,7 @@ mod tests {
         for (parent, reference) in
             [("p", "P"), ("we\"ird", "\"WE\"\"IRD\""), ("sp ace", "[Sp Ace]"), ("q'uote", "`q'uote`")]
         {
-            let quoted = format!("\"{}\"", parent.replace('"', "\"\""));
+            let quoted = retort_build::sql::quote_ident(parent);
             let conn = Connection::open_in_memory().unwrap();
             conn.execute_batch(&format!(
                 "CREATE TABLE {quoted} (a); CREATE UNIQUE INDEX pa ON {quoted} (a); \

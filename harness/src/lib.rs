@@ -3,6 +3,7 @@
 //! and (feature `harness`) the round-trip test harness. It reads migrations only through
 //! `retort-build`'s model.
 
+pub mod autogen;
 mod backup;
 mod compat;
 mod embedded;

@@ -42,7 +42,7 @@ pub fn table_contents(conn: &Connection) -> Result<Contents> {
     let mut out = BTreeMap::new();
     for table in tables {
         let mut stmt =
-            conn.prepare(&format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""))).map_err(ctx(&table))?;
+            conn.prepare(&format!("SELECT * FROM {}", retort_build::sql::quote_ident(&table))).map_err(ctx(&table))?;
         let columns = stmt.column_count();
         let mut rows: Vec<String> = stmt
             .query_map([], |r| {

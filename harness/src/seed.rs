@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use retort_build::sql::quote_ident as quote;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
@@ -45,10 +46,6 @@ struct ForeignKey {
     from: Vec<String>,
     parent: String,
     to: Vec<String>,
-}
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn ctx(table: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {

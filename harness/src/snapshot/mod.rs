@@ -17,7 +17,7 @@
 
 mod cache;
 mod index;
-mod sql_form;
+pub(crate) mod sql_form;
 mod table;
 
 use std::fmt;
@@ -206,6 +206,11 @@ impl Schema {
     /// Reads the schema of the `main` database of `conn`.
     pub fn read(conn: &Connection) -> Result<Schema> {
         SchemaCache::default().read(conn)
+    }
+
+    /// The object of `kind` named `name` (lower-cased).
+    pub fn get(&self, kind: Kind, name: &str) -> Option<&Object> {
+        self.objects.binary_search_by(|o| key(o).cmp(&(kind, name))).ok().map(|i| &*self.objects[i])
     }
 
     /// True when there are no objects.

@@ -14,13 +14,13 @@ pub fn normalize_sql(sql: &str) -> String {
 }
 
 /// A line `<prefix> <sql>` for `tokens` of `src`: shown as written, compared canonically.
-pub(super) fn line(prefix: &str, src: &str, tokens: &[Token]) -> Line {
+pub(crate) fn line(prefix: &str, src: &str, tokens: &[Token]) -> Line {
     Line::with_sql(format!("{prefix} {}", as_written(src, tokens)), format!("{prefix} {}", canonical(tokens)))
 }
 
 /// Tokens joined by one space, except that the characters of one operator written together
 /// (`<>`, `||`, `>=`) stay glued; identifiers upper-cased and unquoted.
-pub(super) fn canonical(tokens: &[Token]) -> String {
+pub(crate) fn canonical(tokens: &[Token]) -> String {
     let operator = |t: &Token| t.kind == TokenKind::Punct && !matches!(t.text.as_str(), "(" | ")" | "," | ";");
     let mut out = String::new();
     let mut previous: Option<&Token> = None;
@@ -40,13 +40,13 @@ pub(super) fn canonical(tokens: &[Token]) -> String {
 
 /// `tokens` of `src` as written: each token's own text, one space wherever the source had
 /// whitespace or a comment between two tokens.
-pub(super) fn as_written(src: &str, tokens: &[Token]) -> String {
+pub(crate) fn as_written(src: &str, tokens: &[Token]) -> String {
     spaced(tokens, |t| src.get(t.start..t.end).unwrap_or(&t.text))
 }
 
 /// `tokens` of `src` as written, with bare words upper-cased: a type name or collation, which
 /// SQLite reads without regard to case.
-pub(super) fn keywords_upper(src: &str, tokens: &[Token]) -> String {
+pub(crate) fn keywords_upper(src: &str, tokens: &[Token]) -> String {
     spaced(tokens, |t| match t.kind {
         TokenKind::Word => &t.text,
         _ => src.get(t.start..t.end).unwrap_or(&t.text),
@@ -68,13 +68,13 @@ fn spaced<'t>(tokens: &'t [Token], text: impl Fn(&'t Token) -> &'t str) -> Strin
 }
 
 /// The identifier `t` names, lower-cased.
-pub(super) fn lower_ident(t: &Token) -> String {
+pub(crate) fn lower_ident(t: &Token) -> String {
     t.name().unwrap_or(&t.text).to_lowercase()
 }
 
 /// The top-level comma-separated pieces inside the outermost parentheses of `tokens` (a
 /// `CREATE TABLE`).
-pub(super) fn definition_pieces(tokens: &[Token]) -> Vec<&[Token]> {
+pub(crate) fn definition_pieces(tokens: &[Token]) -> Vec<&[Token]> {
     let mut pieces = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;
@@ -100,7 +100,7 @@ pub(super) fn definition_pieces(tokens: &[Token]) -> Vec<&[Token]> {
 }
 
 /// The parenthesised group starting at `tokens[open]` (which is `(`), without the parentheses.
-pub(super) fn group(tokens: &[Token], open: usize) -> &[Token] {
+pub(crate) fn group(tokens: &[Token], open: usize) -> &[Token] {
     let mut depth = 0;
     for (i, t) in tokens.iter().enumerate().skip(open) {
         if t.kind == TokenKind::Punct && t.text == "(" {
