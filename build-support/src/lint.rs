@@ -220,6 +220,23 @@ pub fn placeholders(m: &Migration) -> Vec<Problem> {
             ));
         }
     }
+    let reasons =
+        m.waivers.iter().map(|w| (Key::Allow, &w.reason)).chain(m.lossy.iter().map(|l| (Key::Lossy, &l.reason)));
+    let mut seen: Vec<Key> = Vec::new();
+    for (key, reason) in reasons {
+        // The n-th line of that key is the n-th waiver (or `Lossy:` line) of the list.
+        let nth = seen.iter().filter(|k| **k == key).count();
+        seen.push(key);
+        if reason == crate::template::PLACEHOLDER_REASON {
+            let line = m.key_lines.iter().filter(|(k, _)| *k == key).nth(nth).map_or(1, |&(_, l)| l);
+            out.push(finding(
+                m,
+                line,
+                format!("`{key}:` still holds the placeholder reason `{reason}`"),
+                "write why losing these rows is intended, in place of the placeholder",
+            ));
+        }
+    }
     let unwritten = [
         (Some(&m.up), crate::template::PLACEHOLDER_UP, "up"),
         (m.down.as_ref(), crate::template::PLACEHOLDER_DOWN, "down"),
@@ -235,6 +252,57 @@ pub fn placeholders(m: &Migration) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// The tables an `up` changes, as the lint reads its statements.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Every table (or view) a statement changes, lower-cased.
+    pub touched: BTreeSet<String>,
+    /// Tables created and then renamed away or dropped within `up`: a rebuild's scaffolding,
+    /// which `Tables affected` need not list.
+    pub scaffolding: BTreeSet<String>,
+    /// Some statement changes a table its text does not name (DROP INDEX, DROP TRIGGER).
+    pub unknown: bool,
+}
+
+impl Footprint {
+    /// The tables `Tables affected` must list: touched, scaffolding aside.
+    pub fn listed(&self) -> impl Iterator<Item = &String> {
+        self.touched.iter().filter(|t| !self.scaffolding.contains(*t))
+    }
+}
+
+/// The footprint of `statements` (an `up`).
+pub fn footprint(statements: &[Statement]) -> Footprint {
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    let mut created: BTreeSet<String> = BTreeSet::new();
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    let mut unknown = false;
+    for effect in statements.iter().flat_map(effects) {
+        match effect {
+            Effect::DataChange { table, .. } | Effect::DropColumn { table, .. } | Effect::Touch(table) => {
+                touched.insert(table);
+            }
+            Effect::DropTable(table) => {
+                touched.insert(table.clone());
+                gone.insert(table);
+            }
+            Effect::Create(table) => {
+                created.insert(table.clone());
+                touched.insert(table);
+            }
+            Effect::Rename(from, to) => {
+                gone.insert(from.clone());
+                touched.insert(from);
+                touched.insert(to);
+            }
+            Effect::Unknown => unknown = true,
+            Effect::None => {}
+        }
+    }
+    let scaffolding = created.intersection(&gone).cloned().collect();
+    Footprint { touched, scaffolding, unknown }
 }
 
 /// Lints one migration: data changes and destructive changes in `up` need a waiver, `Tables
@@ -270,60 +338,40 @@ pub fn lint_migration(m: &Migration) -> Vec<Problem> {
     }
     let statements = split_statements(&m.up.sql);
     let mut lines = LineIndex::new(&m.up.sql);
-    let mut touched: BTreeSet<String> = BTreeSet::new();
-    let mut created: BTreeSet<String> = BTreeSet::new();
-    let mut gone: BTreeSet<String> = BTreeSet::new();
-    let mut unknown = false;
     for s in &statements {
         let line = m.up.line + lines.line_of(s.start);
         for effect in effects(s) {
             match effect {
-                Effect::DataChange { verb, table } => {
-                    touched.insert(table.clone());
-                    if !m.allows(WaiverKind::DataChange) {
-                        out.push(finding(
-                            line,
-                            format!("data change in `up`: {verb} on `{table}`"),
-                            "a migration changes the schema only: move data into an idempotent script in `migrations/populate/`, or add `-- Allow: data-change: <reason>` to the header",
-                        ));
-                    }
+                Effect::DataChange { verb, table } if !m.allows(WaiverKind::DataChange) => {
+                    out.push(finding(
+                        line,
+                        format!("data change in `up`: {verb} on `{table}`"),
+                        "a migration changes the schema only: move data into an idempotent script in `migrations/populate/`, or add `-- Allow: data-change: <reason>` to the header",
+                    ));
                 }
-                Effect::DropTable(table) => {
-                    touched.insert(table.clone());
-                    gone.insert(table.clone());
-                    if !m.allows(WaiverKind::Destructive) {
-                        out.push(finding(line, format!("destructive change in `up`: DROP TABLE `{table}`"), "dropping loses data: add `-- Allow: destructive: <reason>` to the header once you are sure"));
-                    }
+                Effect::DropTable(table) if !m.allows(WaiverKind::Destructive) => {
+                    out.push(finding(
+                        line,
+                        format!("destructive change in `up`: DROP TABLE `{table}`"),
+                        "dropping loses data: add `-- Allow: destructive: <reason>` to the header once you are sure",
+                    ));
                 }
-                Effect::DropColumn { table, column } => {
-                    touched.insert(table.clone());
-                    if !m.allows(WaiverKind::Destructive) {
-                        out.push(finding(line, format!("destructive change in `up`: DROP COLUMN `{column}` of `{table}`"), "dropping loses data: add `-- Allow: destructive: <reason>` to the header once you are sure"));
-                    }
+                Effect::DropColumn { table, column } if !m.allows(WaiverKind::Destructive) => {
+                    out.push(finding(
+                        line,
+                        format!("destructive change in `up`: DROP COLUMN `{column}` of `{table}`"),
+                        "dropping loses data: add `-- Allow: destructive: <reason>` to the header once you are sure",
+                    ));
                 }
-                Effect::Touch(table) => {
-                    touched.insert(table);
-                }
-                Effect::Create(table) => {
-                    created.insert(table.clone());
-                    touched.insert(table);
-                }
-                Effect::Rename(from, to) => {
-                    gone.insert(from.clone());
-                    touched.insert(from);
-                    touched.insert(to);
-                }
-                Effect::Unknown => unknown = true,
-                Effect::None => {}
+                _ => {}
             }
         }
     }
+    let Footprint { touched, scaffolding, unknown } = footprint(&statements);
     // A merge changes nothing; a foreign migration has no `Tables affected` to compare.
     if m.is_merge() || m.origin.is_some() {
         return out;
     }
-    // A table created and then renamed away or dropped within `up` is a rebuild's scaffolding.
-    let scaffolding: BTreeSet<String> = created.intersection(&gone).cloned().collect();
     let listed: BTreeSet<String> = m.tables_affected.iter().map(|e| e.table.to_lowercase()).collect();
     let tables_line = m.line_of_key(Key::TablesAffected);
     for table in touched.iter().filter(|t| !scaffolding.contains(*t) && !listed.contains(*t)) {

@@ -9,6 +9,10 @@ pub const PLACEHOLDER_TABLE: &str = "<table>";
 /// The change of that entry, refused the same way (see `PLACEHOLDER_TABLE`).
 pub const PLACEHOLDER_CHANGE: &str = "<what changes>";
 
+/// The reason of an `Allow: destructive:` or `Lossy:` line `revision --autogenerate` writes for
+/// a drop: only the author can say why losing it is right, so the lint refuses it until then.
+pub const PLACEHOLDER_REASON: &str = "<why losing this is intended>";
+
 /// The `up` section of a new migration until its author writes one.
 pub const PLACEHOLDER_UP: &str =
     "-- Write the schema change here, e.g. ALTER TABLE \"user\" ADD COLUMN nickname TEXT;\nSELECT 1;";

@@ -40,4 +40,4 @@ pub use retort_build;
 pub use rusqlite;
 pub use snapshot::{Change, Schema, SchemaCache};
 pub use target::{Target, TargetError};
-pub use verify::{HistoryProblem, VerifyFinding, VerifyReport};
+pub use verify::{HistoryProblem, Repair, RepairRefusal, VerifyFinding, VerifyReport};

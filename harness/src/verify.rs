@@ -2,7 +2,8 @@
 //! with what its history says it should be.
 //!
 //! One validator (`check_history`) serves both: `Migrator::state` refuses to go on when it finds
-//! anything, `verify` reports everything it finds.
+//! anything, `verify` reports everything it finds, and `repair` plans the SQL that brings the
+//! schema back (`autogen`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +11,7 @@ use rusqlite::Connection;
 
 use retort_build::{MigrationSet, RevisionId};
 
+use crate::autogen::{self, Catalog, Entry};
 use crate::error::{Error, Result, Violation};
 use crate::foreign_keys::{self, Mismatch};
 use crate::history::{self, Applied};
@@ -93,6 +95,23 @@ pub(crate) fn check_history(set: &MigrationSet, rows: &[Applied]) -> CheckedHist
     CheckedHistory { applied, problems }
 }
 
+/// Why `Migrator::repair` planned nothing.
+#[derive(Debug)]
+pub enum RepairRefusal {
+    /// The history has problems; they come first.
+    History(Vec<HistoryProblem>),
+    /// No SQL brings the schema back exactly: each reason names the object.
+    NotExact(Vec<String>),
+    /// SQLite failed reading the database or replaying its history.
+    Sqlite(Box<Error>),
+}
+
+impl From<Error> for RepairRefusal {
+    fn from(e: Error) -> RepairRefusal {
+        RepairRefusal::Sqlite(Box::new(e))
+    }
+}
+
 /// One difference `verify` found.
 #[derive(Clone, Debug)]
 pub enum VerifyFinding {
@@ -135,17 +154,26 @@ pub struct VerifyReport {
     pub findings: Vec<VerifyFinding>,
 }
 
+/// What `Migrator::repair` plans.
+#[derive(Clone, Debug)]
+pub struct Repair {
+    /// The SQL that brings the schema back (empty when nothing differs), proven on a copy of
+    /// the schema: after it, the schema equals what the recorded revisions build (and the
+    /// extra objects kept).
+    pub sql: String,
+    /// What it does, per table or view.
+    pub changes: Vec<(String, String)>,
+    /// Objects no recorded migration creates, left in place (`kind name`).
+    pub extra_kept: Vec<String>,
+    /// Objects no recorded migration creates, dropped (`--drop-extra`), and columns a rebuild
+    /// leaves out: (table, column).
+    pub lost: Vec<(String, Option<String>)>,
+}
+
 impl Migrator {
-    /// Compares the database on `conn` with what its history says it should be: the history
-    /// against the migrations, the schema against the one its recorded revisions build (replayed
-    /// on a private in-memory database; a revision recorded without its ancestors is not
-    /// replayed), and its foreign keys. Writes nothing to `conn`.
-    pub fn verify(&self, conn: &Connection) -> Result<VerifyReport> {
-        let rows = history::read(conn)?;
-        let CheckedHistory { applied: recorded, problems } = check_history(self.set(), &rows);
-        let mut findings: Vec<VerifyFinding> = problems.into_iter().map(VerifyFinding::History).collect();
-        // The schema the recorded revisions build, replayed on an in-memory database: those whose
-        // ancestors are all recorded (the others cannot run; their objects show as extra).
+    /// The schema the recorded revisions build, replayed on an in-memory database: those whose
+    /// ancestors are all recorded (the others cannot run; their objects show as extra).
+    fn built_by(&self, recorded: &BTreeSet<RevisionId>) -> Result<Connection> {
         let graph = self.set().graph();
         let (mut path, mut built) = (Vec::new(), BTreeSet::new());
         for rev in graph.sorted(recorded.iter().copied()) {
@@ -157,6 +185,50 @@ impl Migrator {
         let mut expected_db =
             Connection::open_in_memory().map_err(Error::sqlite("cannot open an in-memory database"))?;
         self.run(&mut expected_db, &path, Direction::Up, &mut |_| {})?;
+        Ok(expected_db)
+    }
+
+    /// The SQL that brings the schema of the database on `conn` back to the one its recorded
+    /// revisions build (`verify`'s missing and different objects): missing objects created,
+    /// changed ones recreated, a changed table rebuilt with its rows copied. Objects no
+    /// recorded migration creates are kept unless `drop_extra`. Refused while the history
+    /// itself has a problem (the schema it should build is then unknown). Writes nothing.
+    pub fn repair(&self, conn: &Connection, drop_extra: bool) -> std::result::Result<Repair, RepairRefusal> {
+        let rows = history::read(conn)?;
+        let CheckedHistory { applied: recorded, problems } = check_history(self.set(), &rows);
+        if !problems.is_empty() {
+            return Err(RepairRefusal::History(problems));
+        }
+        let expected = Catalog::read(&self.built_by(&recorded)?)?;
+        let live = Catalog::read(conn)?;
+        let extra: Vec<Entry> =
+            live.entries().iter().filter(|e| expected.get(e.kind, &e.name).is_none()).cloned().collect();
+        let extra_kept: Vec<String> =
+            if drop_extra { Vec::new() } else { extra.iter().map(|e| format!("{} {}", e.kind, e.name)).collect() };
+        let target = if drop_extra || extra.is_empty() {
+            expected
+        } else {
+            expected.with(extra).map_err(|e| RepairRefusal::NotExact(vec![format!(
+                "the objects no recorded migration creates cannot be kept beside the repaired schema ({e}); pass --drop-extra, or repair by hand"
+            )]))?
+        };
+        match autogen::generate(&live, &target, &[]) {
+            Ok(g) => Ok(Repair { sql: g.up, changes: g.changes, extra_kept, lost: g.dropped }),
+            Err(autogen::Failure::Sqlite(e)) => Err(RepairRefusal::Sqlite(e)),
+            Err(autogen::Failure::NotExact(reasons)) => Err(RepairRefusal::NotExact(reasons)),
+            Err(autogen::Failure::Rename(m)) => Err(RepairRefusal::NotExact(vec![m])),
+        }
+    }
+
+    /// Compares the database on `conn` with what its history says it should be: the history
+    /// against the migrations, the schema against the one its recorded revisions build (replayed
+    /// on a private in-memory database; a revision recorded without its ancestors is not
+    /// replayed), and its foreign keys. Writes nothing to `conn`.
+    pub fn verify(&self, conn: &Connection) -> Result<VerifyReport> {
+        let rows = history::read(conn)?;
+        let CheckedHistory { applied: recorded, problems } = check_history(self.set(), &rows);
+        let mut findings: Vec<VerifyFinding> = problems.into_iter().map(VerifyFinding::History).collect();
+        let expected_db = self.built_by(&recorded)?;
         let expected = Schema::read(&expected_db)?;
         let actual = Schema::read(conn)?;
         findings.extend(expected.diff(&actual).into_iter().map(|change| match change {

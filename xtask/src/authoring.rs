@@ -30,7 +30,7 @@ fn fresh_revision(set: &MigrationSet) -> RevisionId {
         .expect("an unused revision exists")
 }
 
-fn write_new(cx: &Context, header: &Migration, text: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn write_new(cx: &Context, header: &Migration, text: &str) -> anyhow::Result<PathBuf> {
     let path = cx.dir.join(&header.file);
     retort_build::migration::parse(&cx.show(&path), text.as_bytes())
         .map_err(|problems| Failure(problems.iter().map(|p| p.one_line()).collect::<Vec<_>>().join("; ")))?;
@@ -44,7 +44,7 @@ fn write_new(cx: &Context, header: &Migration, text: &str) -> anyhow::Result<Pat
     Ok(path)
 }
 
-fn check_message(message: &str) -> anyhow::Result<&str> {
+pub(crate) fn check_message(message: &str) -> anyhow::Result<&str> {
     let message = message.trim();
     if message.is_empty() || message.contains('\n') {
         anyhow::bail!("the message must be one non-empty line");
@@ -56,38 +56,57 @@ fn join(revs: &[RevisionId]) -> String {
     revs.iter().map(RevisionId::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// `revision -m MSG [--head REV] [--branch-label L] [--depends-on REV]`.
-pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
-    let set = cx.set()?;
-    let message = check_message(&flags.message)?;
-    let parent = match &flags.head {
-        Some(text) => Some(resolve(&set, text)?),
+/// The revision a new migration builds on: `head` (`--head`), else the single head; an error
+/// naming the fix when there are several.
+pub(crate) fn parent(cx: &Context, set: &MigrationSet, head: Option<&str>) -> anyhow::Result<Option<RevisionId>> {
+    match head {
+        Some(text) => Ok(Some(resolve(set, text)?)),
         None => match set.graph().heads().as_slice() {
-            [] => None,
-            [one] => Some(*one),
-            heads => {
-                anyhow::bail!(
-                    "there are several heads ({}); pass `--head REV` to build on one, or join them first with `{}`",
-                    join(heads),
-                    cx.run("merge -m \"…\"")
-                );
-            }
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            heads => anyhow::bail!(
+                "there are several heads ({}); pass `--head REV` to build on one, or join them first with `{}`",
+                join(heads),
+                cx.run("merge -m \"…\"")
+            ),
         },
-    };
-    let depends: Vec<RevisionId> = flags.depends_on.iter().map(|d| resolve(&set, d)).collect::<anyhow::Result<_>>()?;
+    }
+}
+
+/// A new migration's header from `revision`'s flags: a fresh revision on `parent`, its
+/// dependencies and branch labels checked.
+pub(crate) fn new_header(
+    set: &MigrationSet,
+    message: &str,
+    parent: Option<RevisionId>,
+    flags: &RevisionFlags,
+) -> anyhow::Result<Migration> {
+    let depends: Vec<RevisionId> = flags.depends_on.iter().map(|d| resolve(set, d)).collect::<anyhow::Result<_>>()?;
     for label in &flags.branch_label {
         if set.graph().resolve(label).is_ok() && RevisionId::parse(label).is_none() {
             anyhow::bail!("branch label `{label}` is already in use");
         }
     }
     let mut header = Migration::new(
-        fresh_revision(&set),
+        fresh_revision(set),
         message,
         parent.into_iter().collect(),
         &retort_build::timestamp::now_rfc3339(),
     );
     header.depends_on = depends;
     header.branch_labels.clone_from(&flags.branch_label);
+    Ok(header)
+}
+
+/// `revision -m MSG [--head REV] [--branch-label L] [--depends-on REV] [--autogenerate …]`.
+pub fn revision(cx: &Context, flags: &RevisionFlags) -> anyhow::Result<()> {
+    if flags.autogenerate {
+        return crate::schema::autogenerate(cx, flags);
+    }
+    let set = cx.set()?;
+    let message = check_message(&flags.message)?;
+    let parent = parent(cx, &set, flags.head.as_deref())?;
+    let header = new_header(&set, message, parent, flags)?;
     let path = write_new(cx, &header, &template::revision(&header))?;
     output::status(
         "Created",

@@ -8,6 +8,7 @@
 //! database = "app.db"            # when neither --db, RETORT_DATABASE nor DATABASE_URL is set
 //! command = "cargo xtask"        # how this project runs Retort, for hints (default: cargo retort)
 //! layout = "sqlx"                # the directory's layout (default: retort; `auto` detects it)
+//! schema = "db/schema.sql"       # the desired schema (default: schema.sql beside the migrations)
 //! # the test asserting the schema snapshots (default: found, see `snapshots.rs`)
 //! snapshots = { package = "my-app", test = "schema_snapshots" }
 //! ```
@@ -29,6 +30,8 @@ pub struct Config {
     pub command: Option<String>,
     /// The migrations directory's layout (`retort`, `diesel`, `sqlx`, …, or `auto`).
     pub layout: Option<String>,
+    /// The desired-schema file, made absolute.
+    pub schema: Option<PathBuf>,
     /// The test that asserts the schema snapshots (`retort::assert_schema_snapshots!`).
     pub snapshots: Option<SnapshotTest>,
     /// The manifest the table was read from (absent when there is none).
@@ -98,13 +101,14 @@ fn read(manifest: &Path, table: Table) -> anyhow::Result<Option<Config>> {
     let Some(value) = section.and_then(|s| s.metadata).and_then(|m| m.retort) else { return Ok(None) };
     let mut config: Config = value.try_into().with_context(|| {
         format!(
-            "{where_} in {} is not valid: it takes `migrations`, `database` (paths relative to that file), `command`, `layout` and `snapshots = {{ package = \"…\", test = \"…\" }}`",
+            "{where_} in {} is not valid: it takes `migrations`, `database`, `schema` (paths relative to that file), `command`, `layout` and `snapshots = {{ package = \"…\", test = \"…\" }}`",
             manifest.display()
         )
     })?;
     let base = manifest.parent().unwrap_or(Path::new("."));
     config.migrations = config.migrations.map(|p| base.join(p));
     config.database = config.database.map(|p| base.join(p));
+    config.schema = config.schema.map(|p| base.join(p));
     config.manifest = Some(manifest.to_path_buf());
     Ok(Some(config))
 }

@@ -122,6 +122,16 @@ impl Context {
         Ok((set, loaded.populate))
     }
 
+    /// The desired-schema file: `flag` (relative to where the user stands), else `schema` in the
+    /// retort table, else `schema.sql` beside the migrations directory.
+    pub fn schema_file(&self, flag: Option<&Path>) -> PathBuf {
+        match (flag, &self.config.schema) {
+            (Some(f), _) => self.here.join(f),
+            (None, Some(configured)) => configured.clone(),
+            (None, None) => self.dir.parent().unwrap_or(&self.root).join("schema.sql"),
+        }
+    }
+
     /// A path as shown to the user: relative to where they stand.
     pub fn show(&self, path: &Path) -> PathBuf {
         retort_build::display_path(&self.here, path)

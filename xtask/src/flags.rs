@@ -37,12 +37,16 @@ pub enum Command {
     Revision(RevisionFlags),
     /// Create a merge migration joining heads (by default all of them).
     Merge(MergeFlags),
-    /// Compare a database with what its recorded revisions should have built.
-    Verify(DbFlags),
+    /// Compare a database with what its recorded revisions should have built; `--repair` prints
+    /// (and `--apply` runs) the SQL that brings it back.
+    Verify(VerifyFlags),
+    /// Print the schema the migrations build at head as SQL (the desired-schema file's format).
+    Schema(SchemaFlags),
     /// Run populate scripts (`migrations/populate/*.sql`) against a database.
     Populate(PopulateFlags),
-    /// The pre-commit checklist: lock fresh, lint clean, single head, migrate-test green.
-    Check,
+    /// The pre-commit checklist: lock fresh, lint clean, single head, migrate-test green, and the
+    /// schema at head equal to the desired schema (`schema.sql`) when there is one.
+    Check(CheckFlags),
     /// Write `retort.lock` pinning every migration's checksum, or check that it is fresh.
     Lock(LockFlags),
     /// List the graph's heads.
@@ -121,6 +125,45 @@ pub struct DbFlags {
     pub db: Option<PathBuf>,
 }
 
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyFlags {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbFlags,
+    /// Print the SQL that brings the schema back to what the recorded revisions build: missing
+    /// objects recreated, changed tables rebuilt keeping their rows; extra objects are listed.
+    #[arg(long)]
+    pub repair: bool,
+    /// With --repair: back the database up, run that SQL in one transaction, verify again.
+    #[arg(long, requires = "repair")]
+    pub apply: bool,
+    /// With --repair: drop the objects no recorded migration creates, instead of listing them.
+    #[arg(long, requires = "repair")]
+    pub drop_extra: bool,
+}
+
+/// `schema`.
+#[derive(Debug, Args)]
+pub struct SchemaFlags {
+    /// Write it to the desired-schema file (only when that file does not exist yet).
+    #[arg(long)]
+    pub write: bool,
+    /// The desired-schema file (default: `schema` in the retort table, else `schema.sql` beside
+    /// the migrations directory).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// `check`.
+#[derive(Debug, Args, Default)]
+pub struct CheckFlags {
+    /// The desired-schema file (default: `schema` in the retort table, else `schema.sql` beside
+    /// the migrations directory).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
 /// `upgrade`.
 #[derive(Debug, Args)]
 pub struct UpgradeFlags {
@@ -192,6 +235,10 @@ pub struct MigrateTestFlags {
     /// exist, checked (checksum drift, missing or new migrations) when it does.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
+    /// Also fail when the schema at head differs from the desired schema (FILE, default:
+    /// `schema` in the retort table, else `schema.sql` beside the migrations directory).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub schema: Option<Option<PathBuf>>,
 }
 
 impl MigrateTestFlags {
@@ -205,6 +252,7 @@ impl MigrateTestFlags {
             seed_rows: retort::harness::DEFAULT_SEED_ROWS,
             foreign_keys: None,
             lock: None,
+            schema: None,
         }
     }
 }
@@ -224,6 +272,18 @@ pub struct RevisionFlags {
     /// A revision that must be applied before this one (across branches).
     #[arg(long, value_name = "REV")]
     pub depends_on: Vec<String>,
+    /// Write the up and down that turn the schema at head into the desired schema
+    /// (`schema.sql`), proven both ways on in-memory copies.
+    #[arg(long)]
+    pub autogenerate: bool,
+    /// With --autogenerate: `old_table=new_table` or `table.old_column=new_column`, a rename
+    /// instead of a drop and an add (renames are never guessed).
+    #[arg(long, value_name = "OLD=NEW", requires = "autogenerate")]
+    pub rename: Vec<String>,
+    /// With --autogenerate: the desired-schema file (default: `schema` in the retort table, else
+    /// `schema.sql` beside the migrations directory).
+    #[arg(long, value_name = "FILE", requires = "autogenerate")]
+    pub schema: Option<PathBuf>,
 }
 
 /// `merge`.

@@ -15,6 +15,7 @@ mod init;
 mod lock;
 mod migrate_test;
 mod output;
+mod schema;
 mod snapshots;
 mod verify;
 
@@ -91,7 +92,8 @@ fn dispatch(flags: Flags) -> anyhow::Result<()> {
         Command::Merge(f) => authoring::merge(&writable("merge")?, &f),
         Command::Verify(f) => verify::verify(&cx()?, &f),
         Command::Populate(f) => verify::populate(&cx()?, &f),
-        Command::Check => migrate_test::check(&cx()?),
+        Command::Check(f) => migrate_test::check(&cx()?, &f),
+        Command::Schema(f) => schema::schema(&cx()?, &f),
         Command::Lock(f) => lock::run(&writable("lock")?, &f),
         Command::Heads => graph_cmds::heads(&cx()?),
         Command::Branches => graph_cmds::branches(&cx()?),

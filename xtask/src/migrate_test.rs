@@ -10,7 +10,7 @@ use retort::harness::{Event, Finding, Options, Threads};
 use retort_build::{Loaded, LockPolicy, MigrationSet, Problem};
 
 use crate::Context;
-use crate::flags::MigrateTestFlags;
+use crate::flags::{CheckFlags, MigrateTestFlags};
 use crate::output::{self, Failure};
 
 const RED: Style = AnsiColor::Red.on_default().bold();
@@ -57,23 +57,43 @@ pub fn lint(cx: &Context) -> anyhow::Result<()> {
 }
 
 /// `check`: the pre-commit checklist, one verdict line per item on stdout.
-pub fn check(cx: &Context) -> anyhow::Result<()> {
-    let mut verdicts: Vec<(&str, bool)> = Vec::new();
+pub fn check(cx: &Context, flags: &CheckFlags) -> anyhow::Result<()> {
+    let mut verdicts: Vec<(String, bool)> = Vec::new();
     let loaded = cx.load(LockPolicy::Strict);
     for p in &loaded.problems {
         output::diagnostic(cx, p);
     }
-    verdicts.push(("lock fresh and directory valid", !loaded.problems.iter().any(Problem::is_error)));
+    verdicts.push(("lock fresh and directory valid".into(), !loaded.problems.iter().any(Problem::is_error)));
     let lint = loaded.set.as_ref().map(retort_build::lint::lint);
     for p in lint.iter().flatten() {
         output::diagnostic(cx, p);
     }
-    verdicts.push(("lint clean", lint.is_some_and(|l| l.is_empty())));
-    verdicts.push(("single head", loaded.set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
+    verdicts.push(("lint clean".into(), lint.is_some_and(|l| l.is_empty())));
+    verdicts.push(("single head".into(), loaded.set.as_ref().is_some_and(|s| s.graph().heads().len() <= 1)));
+    // The desired schema, when the project keeps one (or names one with --schema).
+    let file = cx.schema_file(flags.schema.as_deref());
+    let shown = cx.show(&file).display().to_string();
+    match &loaded.set {
+        Some(set) if flags.schema.is_some() || file.exists() => {
+            let same = match crate::schema::compare(cx, set, &file) {
+                Ok(changes) => changes.is_empty(),
+                Err(e) => {
+                    output::status("Error", format!("{e:#}"));
+                    false
+                }
+            };
+            verdicts.push((format!("schema at head equals {shown}"), same));
+        }
+        Some(_) => output::status(
+            "Note",
+            format!("no desired schema ({shown}) to compare with; `{}` writes one", cx.run("schema --write")),
+        ),
+        None => verdicts.push((format!("schema at head equals {shown}"), false)),
+    }
     let flags = MigrateTestFlags::defaults();
     // The directory as read above, not a second time.
     let green = loaded.set.is_some() && run_loaded(cx, loaded, &flags).is_ok();
-    verdicts.push(("migrate-test green", green));
+    verdicts.push(("migrate-test green".into(), green));
     for (item, ok) in &verdicts {
         println!("{} {item}", if *ok { "ok    " } else { "FAILED" });
     }
@@ -190,6 +210,19 @@ fn run_loaded(cx: &Context, loaded: Loaded, flags: &MigrateTestFlags) -> anyhow:
     tally.failed += outcome.failed.len();
     if let Some(dir) = &outcome.kept_dir {
         output::status("Kept", format!("failing databases in {}", dir.display()));
+    }
+    if let Some(file) = &flags.schema {
+        let file = cx.schema_file(file.as_deref());
+        let shown = cx.show(&file).display().to_string();
+        match crate::schema::compare(cx, &set, &file) {
+            Ok(changes) if changes.is_empty() => tally.pass("schema", format!("head equals {shown}")),
+            Ok(changes) => tally.fail(format!(
+                "schema: head differs from {shown} in {} object(s) above; write the migration with `{}`, or fix {shown}",
+                changes.len(),
+                cx.run("revision --autogenerate -m \"…\"")
+            )),
+            Err(e) => tally.fail(format!("schema: {e:#}")),
+        }
     }
     if cx.layout == retort_build::Layout::Retort {
         snapshots(&mut tally, cx);

@@ -125,6 +125,17 @@ impl Catalog {
         Catalog::load(&text).map_err(|p| format!("{}:{}: {}", shown.display(), p.line, p.message))
     }
 
+    /// This schema with `extra` entries too (from another catalog), read back from a database
+    /// built from all of them; an error when they do not fit together.
+    pub fn with(&self, extra: Vec<Entry>) -> Result<Catalog> {
+        let mut entries = self.entries.clone();
+        let base = entries.iter().map(|e| e.rowid).max().unwrap_or(0);
+        entries.extend(extra.into_iter().map(|e| Entry { rowid: base + e.rowid, ..e }));
+        entries.sort_by_key(|e| (e.kind, e.rowid));
+        let conn = Catalog { entries, schema: Schema::default() }.build()?;
+        Catalog::read(&conn)
+    }
+
     /// The snapshot.
     pub fn schema(&self) -> &Schema {
         &self.schema

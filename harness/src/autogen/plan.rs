@@ -20,7 +20,8 @@ struct Column {
     /// 0 normal, 1 hidden (virtual tables), 2 virtual generated, 3 stored generated.
     hidden: i64,
     not_null: bool,
-    has_default: bool,
+    /// The default, as SQLite keeps its text.
+    default: Option<String>,
     /// The rowid's alias (`INTEGER PRIMARY KEY`): filled in when not given.
     rowid_alias: bool,
 }
@@ -28,22 +29,20 @@ struct Column {
 fn columns(conn: &Connection, table: &str) -> crate::Result<Vec<Column>> {
     let ctx = || Error::sqlite(format!("cannot read table {table} (table_xinfo)"));
     let mut stmt = conn
-        .prepare(
-            "SELECT name, hidden, \"notnull\", dflt_value IS NOT NULL, pk, lower(type) FROM pragma_table_xinfo(?1)",
-        )
+        .prepare("SELECT name, hidden, \"notnull\", dflt_value, pk, lower(type) FROM pragma_table_xinfo(?1)")
         .map_err(ctx())?;
-    let rows: Vec<(String, i64, bool, bool, i64, String)> = stmt
+    let rows: Vec<(String, i64, bool, Option<String>, i64, String)> = stmt
         .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .and_then(Iterator::collect)
         .map_err(ctx())?;
     let keys = rows.iter().filter(|r| r.4 > 0).count();
     Ok(rows
         .into_iter()
-        .map(|(name, hidden, not_null, has_default, pk, decl)| Column {
+        .map(|(name, hidden, not_null, default, pk, decl)| Column {
             name: name.to_lowercase(),
             hidden,
             not_null,
-            has_default,
+            default,
             rowid_alias: pk == 1 && keys == 1 && decl == "integer",
         })
         .collect())
@@ -474,19 +473,24 @@ impl<'a> Planner<'a> {
         let new = columns(&self.to_db, &p.to)?;
         let source = |n: &str| renames.iter().find(|(_, to)| to == n).map_or(n.to_string(), |(o, _)| o.clone());
         let (mut into, mut select) = (Vec::new(), Vec::new());
+        let mut copied: BTreeSet<String> = BTreeSet::new();
         for c in new.iter().filter(|c| c.hidden == 0) {
             let from_name = source(&c.name);
-            if old.iter().any(|o| o.name == from_name && o.hidden != 1) {
+            if let Some(o) = old.iter().find(|o| o.name == from_name && o.hidden != 1) {
                 into.push(quote_ident(&c.name));
-                select.push(quote_ident(&from_name));
-            } else if c.not_null && !c.has_default && !c.rowid_alias {
+                copied.insert(o.name.clone());
+                // A column made NOT NULL with a default takes the default where it was NULL.
+                select.push(match &c.default {
+                    Some(d) if c.not_null && !o.not_null => format!("coalesce({}, {d})", quote_ident(&from_name)),
+                    _ => quote_ident(&from_name),
+                });
+            } else if c.not_null && c.default.is_none() && !c.rowid_alias {
                 not_exact.push(format!(
                     "the {label} gives `{}.{}` NOT NULL and no default: the rows `{}` holds would have no value for it; give it a DEFAULT, or write this step by hand",
                     p.to, c.name, p.from
                 ));
             }
         }
-        let copied: BTreeSet<String> = select.iter().map(|s| s.trim_matches('"').replace("\"\"", "\"")).collect();
         for o in old.iter().filter(|o| o.hidden == 0 && !copied.contains(&o.name)) {
             script.dropped.push((p.to.clone(), Some(o.name.clone())));
         }
