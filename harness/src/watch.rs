@@ -35,6 +35,8 @@ pub enum AccessKind {
     Alter,
     /// One of the table's indexes was dropped.
     DropIndex,
+    /// The view was dropped (SQLite also reports a `Delete` on it, which writes no row).
+    DropView,
 }
 
 impl AccessKind {
@@ -284,6 +286,7 @@ impl State {
             AuthAction::DropTable { table_name } => (Some(AccessKind::DropTable), table_name),
             AuthAction::AlterTable { table_name, .. } => (Some(AccessKind::Alter), table_name),
             AuthAction::DropIndex { table_name, .. } => (Some(AccessKind::DropIndex), table_name),
+            AuthAction::DropView { view_name } => (Some(AccessKind::DropView), view_name),
             AuthAction::Read { table_name, .. }
             | AuthAction::CreateIndex { table_name, .. }
             | AuthAction::CreateTrigger { table_name, .. }

@@ -14,9 +14,13 @@
 mod catalog;
 mod plan;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
+
+use retort_build::Migration;
+use retort_build::migration::{Lossy, LossyItem, TableAffected, Waiver, WaiverKind};
+use retort_build::template::PLACEHOLDER_REASON;
 
 pub use catalog::{Catalog, Entry, SchemaFileProblem};
 
@@ -88,6 +92,42 @@ impl Generated {
     /// True when the two schemas are equal: nothing to write.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// Fills `m`'s header for this up: `Tables affected` from its footprint as the lint reads
+    /// it, each with what was done to it; `Allow: data-change` for a rebuild's copy; `Allow:
+    /// destructive` with a rebuild's reason, or, when rows are lost, with `PLACEHOLDER_REASON`
+    /// (which the lint refuses until the author writes one), and `Lossy:` naming them.
+    pub fn fill_header(&self, m: &mut Migration) {
+        let mut what: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (table, change) in &self.changes {
+            what.entry(table.as_str()).or_default().push(change.as_str());
+        }
+        let footprint = retort_build::lint::footprint(&retort_build::sql::split_statements(&self.up));
+        for table in footprint.listed() {
+            let change = what.get(table.as_str()).map_or("recreated".to_string(), |c| c.join("; "));
+            m.tables_affected.push(TableAffected { table: table.clone(), change, line: 0 });
+        }
+        if !self.rebuilt.is_empty() {
+            m.waivers.push(Waiver {
+                kind: WaiverKind::DataChange,
+                reason: format!(
+                    "table rebuild of {}: the rows are copied into the new definition",
+                    self.rebuilt.join(", ")
+                ),
+            });
+        }
+        if !self.dropped.is_empty() {
+            m.waivers.push(Waiver { kind: WaiverKind::Destructive, reason: PLACEHOLDER_REASON.to_string() });
+            let items =
+                self.dropped.iter().map(|(table, column)| LossyItem { table: table.clone(), column: column.clone() });
+            m.lossy.push(Lossy { items: items.collect(), reason: PLACEHOLDER_REASON.to_string() });
+        } else if !self.rebuilt.is_empty() {
+            m.waivers.push(Waiver {
+                kind: WaiverKind::Destructive,
+                reason: "table rebuild: the old table is dropped only after its rows are copied".to_string(),
+            });
+        }
     }
 }
 

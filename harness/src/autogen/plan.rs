@@ -318,7 +318,7 @@ impl<'a> Planner<'a> {
         }
         if !first.is_empty() {
             script.blocks.push((
-                "Views, triggers and indexes that change or name a changed table go first; the ones kept are recreated at the end.".to_string(),
+                "Views, triggers and indexes that change, or that name a changed table, go first (the ones\nkept are recreated at the end).".to_string(),
                 first,
             ));
         }
@@ -436,6 +436,12 @@ impl<'a> Planner<'a> {
             .map(|c| renames.iter().find(|(o, _)| *o == c.name).map_or(c.name, |(_, n)| n.clone()))
             .collect();
         let new: Vec<String> = columns(&self.to_db, to)?.into_iter().map(|c| c.name).collect();
+        // SQLite adds a NOT NULL column without a default to an empty table only: with rows it
+        // needs the rebuild (which then says what is missing).
+        let to_columns = columns(&self.to_db, to)?;
+        if to_columns.iter().any(|c| !old.contains(&c.name) && c.not_null && c.default.is_none() && !c.rowid_alias) {
+            return Ok(TableChange::Rebuild);
+        }
         let drops: Vec<&String> = old.iter().filter(|c| !new.contains(c)).collect();
         let adds: Vec<&String> = new.iter().filter(|c| !old.contains(c)).collect();
         let kept_old: Vec<&String> = old.iter().filter(|c| new.contains(c)).collect();

@@ -35,14 +35,21 @@ fn down_does_nothing(m: &Migration) -> bool {
 fn rule_violations(m: &Migration, touched: &[Access]) -> Vec<String> {
     let dropped: BTreeSet<&str> =
         touched.iter().filter(|a| a.kind == AccessKind::DropTable).map(|a| a.table.as_str()).collect();
+    let dropped_views: BTreeSet<&str> =
+        touched.iter().filter(|a| a.kind == AccessKind::DropView).map(|a| a.table.as_str()).collect();
     let mut out = Vec::new();
     if !m.allows(WaiverKind::DataChange) {
         for a in touched {
             let verb = match a.kind {
                 AccessKind::Insert => "INSERT into",
                 AccessKind::Update => "UPDATE of",
-                // SQLite reports a DELETE for every table it drops: that one is the drop itself.
-                AccessKind::Delete if !dropped.contains(a.table.as_str()) => "DELETE from",
+                // SQLite reports a DELETE for every table or view it drops: that one is the drop
+                // itself.
+                AccessKind::Delete
+                    if !dropped.contains(a.table.as_str()) && !dropped_views.contains(a.table.as_str()) =>
+                {
+                    "DELETE from"
+                }
                 _ => continue,
             };
             let how = a.trigger.as_ref().map_or(String::new(), |t| format!(" (by trigger `{t}`)"));
