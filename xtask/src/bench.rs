@@ -84,6 +84,10 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
             output::status("Measured", format!("{figure}, N = {n}"));
             rows.push(row);
         }
+        if wanted("autogenerate") {
+            rows.push(autogenerate(&set, n, runs)?);
+            output::status("Measured", format!("autogenerate, N = {n} (floor: replaying head in memory)"));
+        }
         // What the build script does (parse, graph, lock comparison, code generation), in
         // process; it has no floor.
         let dir = scratch.path().join(format!("chain-{n}"));
@@ -237,6 +241,45 @@ fn long_section(dir: &Path, statements: usize, runs: usize) -> anyhow::Result<Ro
 
 /// The chain length of the per-layout figures.
 const LAYOUT_N: usize = 300;
+/// `revision --autogenerate`'s work (replay head in memory, load the desired schema, plan and
+/// prove both directions) against its floor, replaying head in memory. The desired schema is
+/// head's with a column added to its first table and a new table, index and view.
+fn autogenerate(set: &MigrationSet, n: usize, runs: usize) -> anyhow::Result<Row> {
+    let head = crate::schema::at_head(set, None)?;
+    let text = head.to_sql();
+    let end = text.find("\n);").context("the generated chain has no table")?;
+    let desired = format!(
+        "{},\n    bench_note TEXT DEFAULT ''{}\nCREATE TABLE bench_new (id INTEGER PRIMARY KEY, label TEXT NOT NULL);\nCREATE INDEX bench_new_label ON bench_new (label);\nCREATE VIEW bench_labels AS SELECT label FROM bench_new;\n",
+        &text[..end],
+        &text[end..]
+    );
+    let mut row = Row { figure: "autogenerate", n, samples: Vec::new(), floor: Vec::new() };
+    for run in 0..runs {
+        let floor = || -> anyhow::Result<Duration> {
+            let started = Instant::now();
+            crate::schema::at_head(set, None)?;
+            Ok(started.elapsed())
+        };
+        let sample = || -> anyhow::Result<Duration> {
+            let started = Instant::now();
+            let head = crate::schema::at_head(set, None)?;
+            let want = retort::autogen::Catalog::load(&desired)
+                .map_err(|p| anyhow::anyhow!("the desired schema, line {}: {}", p.line, p.message))?;
+            let g = retort::autogen::generate(&head, &want, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+            anyhow::ensure!(g.changes.len() >= 4, "autogenerate missed changes: {:?}", g.changes);
+            Ok(started.elapsed())
+        };
+        // Alternate which goes first, so neither always gets the warmer cache.
+        if run % 2 == 0 {
+            row.floor.push(floor()?);
+            row.samples.push(sample()?);
+        } else {
+            row.samples.push(sample()?);
+            row.floor.push(floor()?);
+        }
+    }
+    Ok(row)
+}
 
 /// `migrate-test`'s reading and proving (lint and the harness, no walks to add on a linear
 /// chain) of one generated linear chain written in each foreign layout, against the copy
