@@ -36,12 +36,16 @@ pub fn verify(cx: &Context, flags: &VerifyFlags) -> anyhow::Result<()> {
     }
     let n = report.findings.len();
     let shown = crate::context::shell_word(&cx.show(&db).to_string_lossy());
-    Err(Failure(format!(
-        "{} does not match its history: {n} difference(s); `{}` prints the SQL that repairs the schema",
-        cx.show(&db).display(),
-        cx.run(&format!("verify --db {shown} --repair"))
-    ))
-    .into())
+    // A repair needs a sound history, and has something to do only for schema objects.
+    use retort::VerifyFinding::{Different, Extra, History, Missing};
+    let history = report.findings.iter().any(|f| matches!(f, History(_)));
+    let schema = report.findings.iter().any(|f| matches!(f, Missing(_) | Extra(_) | Different(_)));
+    let hint = if schema && !history {
+        format!("; `{}` prints the SQL that repairs the schema", cx.run(&format!("verify --db {shown} --repair")))
+    } else {
+        String::new()
+    };
+    Err(Failure(format!("{} does not match its history: {n} difference(s){hint}", cx.show(&db).display())).into())
 }
 
 /// `verify --repair`: the repair SQL printed; with `--apply`, run after a backup, then verified.
