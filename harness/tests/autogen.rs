@@ -129,6 +129,14 @@ fn other_table_changes_use_the_rebuild_procedure() {
         "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL CHECK (length(email) < 1000), name TEXT);",
         &[],
     );
+    // UNIQUE lives in an index SQLite makes for the table: still the table's definition.
+    let g = case(
+        "unique_added",
+        USERS,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT UNIQUE);",
+        &[],
+    );
+    assert_eq!(g.rebuilt, ["users"]);
     case("column_moved", USERS, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT NOT NULL);", &[]);
     // A key added over rows that point nowhere: the seeded posts' `user_id`s match no user, so
     // the data round trip rightly fails the up; on empty tables the pair is exact.

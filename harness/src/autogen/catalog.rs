@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use retort_build::sql::{Token, TokenKind, split_statements, tokenize};
 
 use crate::error::{Error, Result};
-use crate::snapshot::sql_form::{as_written, definition_pieces};
+use crate::snapshot::sql_form::{as_written, definition_pieces, group};
 use crate::snapshot::{Kind, Schema};
 
 /// One object's row of `sqlite_schema`.
@@ -196,7 +196,8 @@ pub(super) fn format_statement(kind: Kind, src: &str) -> String {
     match (kind, open) {
         (Kind::Table, Some(open)) => {
             let pieces = definition_pieces(&tokens);
-            let inner: usize = closing(&tokens, open);
+            // The closing parenthesis: after the group's tokens.
+            let close = open + 1 + group(&tokens, open).len();
             let mut out = format!("{} (\n", as_written(src, &tokens[..open]));
             let n = pieces.len();
             for (i, piece) in pieces.into_iter().enumerate() {
@@ -205,7 +206,7 @@ pub(super) fn format_statement(kind: Kind, src: &str) -> String {
                 out.push_str(if i + 1 < n { ",\n" } else { "\n" });
             }
             out.push(')');
-            let options = &tokens[(inner + 1).min(tokens.len())..];
+            let options = &tokens[(close + 1).min(tokens.len())..];
             if !options.is_empty() {
                 out.push(' ');
                 out.push_str(&as_written(src, options));
@@ -230,20 +231,4 @@ pub(super) fn format_statement(kind: Kind, src: &str) -> String {
         }
         _ => format!("{};\n", as_written(src, &tokens)),
     }
-}
-
-/// The index of the `)` closing the `(` at `tokens[open]`.
-fn closing(tokens: &[Token], open: usize) -> usize {
-    let mut depth = 0usize;
-    for (i, t) in tokens.iter().enumerate().skip(open) {
-        if t.kind == TokenKind::Punct && t.text == "(" {
-            depth += 1;
-        } else if t.kind == TokenKind::Punct && t.text == ")" {
-            depth -= 1;
-            if depth == 0 {
-                return i;
-            }
-        }
-    }
-    tokens.len()
 }

@@ -192,11 +192,14 @@ impl<'a> Planner<'a> {
             let altered: Vec<String> = diff
                 .iter()
                 .filter_map(|c| match c {
-                    Change::Changed(a, _) if a.kind == Kind::Table && !rebuild.contains(&a.name) => {
-                        Some(a.name.clone())
+                    Change::Changed(a, _) if a.kind == Kind::Table => Some(a.name.clone()),
+                    // A constraint's own index: its table's definition.
+                    Change::Added(o) | Change::Removed(o) | Change::Changed(o, _) if o.name.starts_with("(auto) ") => {
+                        Some(o.table().to_string())
                     }
                     _ => None,
                 })
+                .filter(|t| !rebuild.contains(t))
                 .filter(|t| self.to.get(Kind::Table, t).is_some() && self.source_of(t).is_some())
                 .collect();
             if altered.is_empty() {
@@ -425,7 +428,17 @@ impl<'a> Planner<'a> {
         let renames = self.column_renames.get(to).cloned().unwrap_or_default();
         let (a, b) =
             (Self::object(self.from.schema(), Kind::Table, from), Self::object(self.to.schema(), Kind::Table, to));
-        if renames.is_empty() && a.map(|o| &o.lines) == b.map(|o| &o.lines) {
+        // The indexes SQLite makes for a table's UNIQUE and PRIMARY KEY constraints belong to
+        // its definition (compared without their names and `on` line, which hold the table's).
+        let constraints = |schema: &'a Schema, table: &str| -> Vec<&'a [crate::snapshot::Line]> {
+            schema
+                .objects()
+                .filter(|o| o.kind == Kind::Index && o.name.starts_with("(auto) ") && o.table() == table)
+                .map(|o| o.lines.get(1..).unwrap_or_default())
+                .collect()
+        };
+        let same_constraints = constraints(self.from.schema(), from) == constraints(self.to.schema(), to);
+        if renames.is_empty() && a.map(|o| &o.lines) == b.map(|o| &o.lines) && same_constraints {
             return Ok(TableChange::Same);
         }
         if rebuild.contains(to) || self.is_virtual(from, to) {
@@ -448,7 +461,7 @@ impl<'a> Planner<'a> {
         let kept_new = &new[..new.len() - adds.len()];
         let in_place =
             kept_old.iter().copied().eq(kept_new.iter()) && new[kept_new.len()..].iter().eq(adds.iter().copied());
-        if !in_place || (drops.is_empty() && adds.is_empty() && renames.is_empty()) {
+        if !in_place || !same_constraints || (drops.is_empty() && adds.is_empty() && renames.is_empty()) {
             return Ok(TableChange::Rebuild);
         }
         let table = quote_ident(to);
