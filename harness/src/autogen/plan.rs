@@ -221,10 +221,6 @@ impl<'a> Planner<'a> {
             .then(|| to_name.to_string())
     }
 
-    fn object<'s>(schema: &'s Schema, kind: Kind, name: &str) -> Option<&'s crate::snapshot::Object> {
-        schema.get(kind, name)
-    }
-
     /// The statements, with `rebuild` forced for those tables.
     fn script(&self, rebuild: &BTreeSet<String>, label: &str) -> Result<Script, Failure> {
         let (from, to) = (self.from, self.to);
@@ -276,8 +272,7 @@ impl<'a> Planner<'a> {
                 if redo.contains(&key) {
                     continue;
                 }
-                let differs =
-                    Self::object(from.schema(), e.kind, &e.name) != Self::object(to.schema(), e.kind, &e.name);
+                let differs = from.schema().get(e.kind, &e.name) != to.schema().get(e.kind, &e.name);
                 if differs || !mentions(&e.sql).is_disjoint(&affected) {
                     if e.kind == Kind::View {
                         affected.insert(e.name.clone());
@@ -299,9 +294,7 @@ impl<'a> Planner<'a> {
             .entries()
             .iter()
             .filter(|e| e.kind == Kind::Index && !rebuilt_or_gone.contains(e.table.as_str()))
-            .filter(|e| {
-                Self::object(from.schema(), Kind::Index, &e.name) != Self::object(to.schema(), Kind::Index, &e.name)
-            })
+            .filter(|e| from.schema().get(Kind::Index, &e.name) != to.schema().get(Kind::Index, &e.name))
             .collect();
 
         // 1. Drop what is recreated or gone: triggers, then views (last created first), indexes.
@@ -395,10 +388,7 @@ impl<'a> Planner<'a> {
                 last.push(Statement { sql: format_statement(e.kind, &e.sql), alter_of: None });
                 let change = match from.get(e.kind, &e.name) {
                     None => format!("create {} {}", e.kind, e.name),
-                    Some(_)
-                        if Self::object(from.schema(), e.kind, &e.name)
-                            != Self::object(to.schema(), e.kind, &e.name) =>
-                    {
+                    Some(_) if from.schema().get(e.kind, &e.name) != to.schema().get(e.kind, &e.name) => {
                         format!("change {} {}", e.kind, e.name)
                     }
                     Some(_) => format!("recreate {} {}", e.kind, e.name),
@@ -426,8 +416,7 @@ impl<'a> Planner<'a> {
     /// How table `from` of `from` becomes table `to` of `to`.
     fn table_change(&self, from: &str, to: &str, rebuild: &BTreeSet<String>) -> Result<TableChange, Failure> {
         let renames = self.column_renames.get(to).cloned().unwrap_or_default();
-        let (a, b) =
-            (Self::object(self.from.schema(), Kind::Table, from), Self::object(self.to.schema(), Kind::Table, to));
+        let (a, b) = (self.from.schema().get(Kind::Table, from), self.to.schema().get(Kind::Table, to));
         // The indexes SQLite makes for a table's UNIQUE and PRIMARY KEY constraints belong to
         // its definition (compared without their names and `on` line, which hold the table's).
         let constraints = |schema: &'a Schema, table: &str| -> Vec<&'a [crate::snapshot::Line]> {
