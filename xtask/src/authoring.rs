@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use retort_build::template;
 use retort_build::{Migration, MigrationSet, RevisionId, sha256_text};
 
@@ -34,13 +33,7 @@ pub(crate) fn write_new(cx: &Context, header: &Migration, text: &str) -> anyhow:
     let path = cx.dir.join(&header.file);
     retort_build::migration::parse(&cx.show(&path), text.as_bytes())
         .map_err(|problems| Failure(problems.iter().map(|p| p.one_line()).collect::<Vec<_>>().join("; ")))?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::context::write_new_file(&path, &path, text)?;
     Ok(path)
 }
 

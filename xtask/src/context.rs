@@ -169,6 +169,18 @@ fn workspace_root(here: &Path) -> anyhow::Result<PathBuf> {
     Ok(root)
 }
 
+/// Writes `text` to a file at `path` that must not exist yet (nothing is overwritten); errors
+/// name it as `shown`.
+pub fn write_new_file(path: &Path, shown: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {}", shown.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", shown.display()))
+}
+
 /// `word` as one shell word: quoted when it holds anything but plain path characters.
 pub fn shell_word(word: &str) -> String {
     let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c));

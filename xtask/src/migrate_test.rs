@@ -133,13 +133,7 @@ fn foreign_lock(cx: &Context, tally: &mut Tally, set: &MigrationSet, file: &Path
     let again = format!("{} migrate-test --lock {}", cx.command, crate::context::shell_word(&shown.to_string_lossy()));
     match std::fs::read_to_string(file) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut out = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(file)
-                .with_context(|| format!("cannot create {}", shown.display()))?;
-            std::io::Write::write_all(&mut out, retort_build::Lock::of(set).render().as_bytes())
-                .with_context(|| format!("cannot write {}", shown.display()))?;
+            crate::context::write_new_file(file, &shown, &retort_build::Lock::of(set).render())?;
             tally.pass(
                 "lock",
                 format!("{} migrations pinned in {} (`{again}` checks them)", set.len(), shown.display()),

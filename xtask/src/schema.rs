@@ -6,7 +6,7 @@
 //! schema is loaded on another; a generated migration is written only after `autogen` proved
 //! it both ways, and it parses before it is written (`authoring::write_new`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use retort::autogen::{self, Catalog, Rename};
 use retort::rusqlite::Connection;
@@ -83,19 +83,9 @@ pub fn schema(cx: &Context, flags: &SchemaFlags) -> anyhow::Result<()> {
         cx.run("revision --autogenerate -m \"…\""),
         head.to_sql()
     );
-    write_new_file(&file, &text)?;
+    crate::context::write_new_file(&file, &cx.show(&file), &text)?;
     output::status("Wrote", format!("{} (the schema at head)", cx.show(&file).display()));
     Ok(())
-}
-
-fn write_new_file(path: &PathBuf, text: &str) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// `revision --autogenerate -m MSG [--rename OLD=NEW]… [--schema FILE]`.

@@ -109,8 +109,9 @@ impl Script {
 pub(super) struct Planner<'a> {
     from: &'a Catalog,
     to: &'a Catalog,
-    from_db: Connection,
-    to_db: Connection,
+    /// Each table's columns, read once from a database built from `from` (`to`).
+    from_columns: BTreeMap<String, Vec<Column>>,
+    to_columns: BTreeMap<String, Vec<Column>>,
     /// Table renames, old → new.
     table_renames: BTreeMap<String, String>,
     /// Column renames per table of `to`: (old, new).
@@ -119,7 +120,12 @@ pub(super) struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     pub fn new(from: &'a Catalog, to: &'a Catalog, renames: &[Rename]) -> Result<Planner<'a>, Failure> {
-        let (from_db, to_db) = (from.build()?, to.build()?);
+        let all = |c: &Catalog| -> crate::Result<BTreeMap<String, Vec<Column>>> {
+            let db = c.build()?;
+            let tables = c.entries().iter().filter(|e| e.kind == Kind::Table);
+            tables.map(|e| Ok((e.name.clone(), columns(&db, &e.name)?))).collect()
+        };
+        let (from_columns, to_columns) = (all(from)?, all(to)?);
         let has = |c: &Catalog, name: &str| c.get(Kind::Table, name).is_some();
         let mut table_renames = BTreeMap::new();
         for r in renames.iter().filter(|r| r.table.is_none()) {
@@ -138,13 +144,13 @@ impl<'a> Planner<'a> {
             let to_table = table_renames.get(table).cloned().unwrap_or_else(|| table.clone());
             let from_table =
                 table_renames.iter().find(|(_, t)| **t == to_table).map_or(to_table.clone(), |(f, _)| f.clone());
-            let from_cols = if has(from, &from_table) { columns(&from_db, &from_table)? } else { Vec::new() };
-            let to_cols = if has(to, &to_table) { columns(&to_db, &to_table)? } else { Vec::new() };
+            let from_cols = from_columns.get(&from_table).map_or(&[][..], Vec::as_slice);
+            let to_cols = to_columns.get(&to_table).map_or(&[][..], Vec::as_slice);
             let named = |cols: &[Column], n: &str| cols.iter().any(|c| c.name == n);
-            if !named(&from_cols, &r.from)
-                || named(&from_cols, &r.to)
-                || !named(&to_cols, &r.to)
-                || named(&to_cols, &r.from)
+            if !named(from_cols, &r.from)
+                || named(from_cols, &r.to)
+                || !named(to_cols, &r.to)
+                || named(to_cols, &r.from)
             {
                 return Err(Failure::Rename(format!(
                     "`--rename {r}`: a column rename needs `{table}.{}` in the first schema only and `{table}.{}` in the second only",
@@ -153,7 +159,17 @@ impl<'a> Planner<'a> {
             }
             column_renames.entry(to_table).or_default().push((r.from.clone(), r.to.clone()));
         }
-        Ok(Planner { from, to, from_db, to_db, table_renames, column_renames })
+        Ok(Planner { from, to, from_columns, to_columns, table_renames, column_renames })
+    }
+
+    /// The columns of table `name` of `from`.
+    fn old_columns(&self, name: &str) -> &[Column] {
+        self.from_columns.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The columns of table `name` of `to`.
+    fn new_columns(&self, name: &str) -> &[Column] {
+        self.to_columns.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The script, run on a database built from `from` and compared with `to`; a table whose
@@ -351,7 +367,7 @@ impl<'a> Planner<'a> {
                 }
                 TableChange::Rebuild => self.rebuild(p, &mut script, &mut not_exact, label)?,
             }
-            if let Some(hint) = self.maybe_rename(p)? {
+            if let Some(hint) = self.maybe_rename(p) {
                 script.maybe_renames.push(hint);
             }
         }
@@ -433,15 +449,19 @@ impl<'a> Planner<'a> {
         if rebuild.contains(to) || self.is_virtual(from, to) {
             return Ok(TableChange::Rebuild);
         }
-        let old: Vec<String> = columns(&self.from_db, from)?
-            .into_iter()
-            .map(|c| renames.iter().find(|(o, _)| *o == c.name).map_or(c.name, |(_, n)| n.clone()))
+        let old: Vec<String> = self
+            .old_columns(from)
+            .iter()
+            .map(|c| renames.iter().find(|(o, _)| *o == c.name).map_or(c.name.clone(), |(_, n)| n.clone()))
             .collect();
-        let new: Vec<String> = columns(&self.to_db, to)?.into_iter().map(|c| c.name).collect();
+        let new: Vec<String> = self.new_columns(to).iter().map(|c| c.name.clone()).collect();
         // SQLite adds a NOT NULL column without a default to an empty table only: with rows it
         // needs the rebuild (which then says what is missing).
-        let to_columns = columns(&self.to_db, to)?;
-        if to_columns.iter().any(|c| !old.contains(&c.name) && c.not_null && c.default.is_none() && !c.rowid_alias) {
+        if self
+            .new_columns(to)
+            .iter()
+            .any(|c| !old.contains(&c.name) && c.not_null && c.default.is_none() && !c.rowid_alias)
+        {
             return Ok(TableChange::Rebuild);
         }
         let drops: Vec<&String> = old.iter().filter(|c| !new.contains(c)).collect();
@@ -477,8 +497,7 @@ impl<'a> Planner<'a> {
     /// rows copied (rowids kept), the old table dropped, the new one renamed.
     fn rebuild(&self, p: &Pair, script: &mut Script, not_exact: &mut Vec<String>, label: &str) -> Result<(), Failure> {
         let renames = self.column_renames.get(&p.to).cloned().unwrap_or_default();
-        let old = columns(&self.from_db, &p.from)?;
-        let new = columns(&self.to_db, &p.to)?;
+        let (old, new) = (self.old_columns(&p.from), self.new_columns(&p.to));
         let source = |n: &str| renames.iter().find(|(_, to)| to == n).map_or(n.to_string(), |(o, _)| o.clone());
         let (mut into, mut select) = (Vec::new(), Vec::new());
         let mut copied: BTreeSet<String> = BTreeSet::new();
@@ -509,7 +528,7 @@ impl<'a> Planner<'a> {
                 .is_some_and(|e| tokenize(&e.sql).windows(2).any(|w| w[0].is("WITHOUT") && w[1].is("ROWID")));
             !without && !cols.iter().any(|c| c.rowid_alias || c.name == "rowid")
         };
-        if rowid(self.from, &p.from, &old) && rowid(self.to, &p.to, &new) {
+        if rowid(self.from, &p.from, old) && rowid(self.to, &p.to, new) {
             into.insert(0, "rowid".to_string());
             select.insert(0, "rowid".to_string());
         }
@@ -552,30 +571,28 @@ impl<'a> Planner<'a> {
     }
 
     /// A hint when a pair drops a column and adds another that no rename hint explains.
-    fn maybe_rename(&self, p: &Pair) -> Result<Option<String>, Failure> {
+    fn maybe_rename(&self, p: &Pair) -> Option<String> {
         if p.change == TableChange::Same {
-            return Ok(None);
+            return None;
         }
         let renames = self.column_renames.get(&p.to).cloned().unwrap_or_default();
-        let old: Vec<String> = columns(&self.from_db, &p.from)?
-            .into_iter()
-            .map(|c| c.name)
-            .filter(|n| !renames.iter().any(|(o, _)| o == n))
+        let old: Vec<&String> = self
+            .old_columns(&p.from)
+            .iter()
+            .map(|c| &c.name)
+            .filter(|n| !renames.iter().any(|(o, _)| o == *n))
             .collect();
-        let new: Vec<String> = columns(&self.to_db, &p.to)?
-            .into_iter()
-            .map(|c| c.name)
-            .filter(|n| !renames.iter().any(|(_, t)| t == n))
-            .collect();
-        let gone: Vec<&String> = old.iter().filter(|c| !new.contains(c)).collect();
-        let came: Vec<&String> = new.iter().filter(|c| !old.contains(c)).collect();
-        Ok(match (gone.first(), came.first()) {
+        let new: Vec<&String> =
+            self.new_columns(&p.to).iter().map(|c| &c.name).filter(|n| !renames.iter().any(|(_, t)| t == *n)).collect();
+        let gone: Vec<&String> = old.iter().copied().filter(|c| !new.contains(c)).collect();
+        let came: Vec<&String> = new.iter().copied().filter(|c| !old.contains(c)).collect();
+        match (gone.first(), came.first()) {
             (Some(g), Some(c)) => Some(format!(
                 "`{}.{g}` is dropped and `{}.{c}` added: if that is a rename, pass `--rename {}.{g}={c}` to keep its values",
                 p.to, p.to, p.to
             )),
             _ => None,
-        })
+        }
     }
 }
 
