@@ -62,12 +62,11 @@ pub fn violations_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Vio
             // Renamed away: check everything rather than guess where it went.
             return violations(conn);
         }
-        let mut stmt = conn.prepare_cached("SELECT * FROM pragma_foreign_key_check(?1)").map_err(fk_error)?;
-        let rows = stmt
-            .query_map([&access.table], |r| Ok(Violation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))
-            .and_then(|rows| rows.take(20).collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(fk_error)?;
-        out.extend(rows);
+        let rows = crate::pragma::list(conn, None, "foreign_key_check", &access.table, |r| {
+            Ok(Violation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? })
+        })
+        .map_err(fk_error)?;
+        out.extend(rows.into_iter().take(20));
     }
     Ok(out)
 }
@@ -90,22 +89,7 @@ pub fn mismatches_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Mis
         }
     }
     for parent in &parents {
-        // A table that references `parent` names it in its text (SQLite rewrites the text when
-        // a table is renamed), so only those tables' keys are listed; a name holding a quote
-        // character may be written escaped, so it lists every table's.
-        let plain = !parent.contains(['"', '\'', '`', '[', ']']);
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
-                 WHERE m.type = 'table' AND (NOT ?2 OR instr(lower(m.sql), lower(?1)) > 0) \
-                 AND f.\"table\" = ?1 COLLATE NOCASE",
-            )
-            .map_err(fk_error)?;
-        let referencing: Vec<String> = stmt
-            .query_map(rusqlite::params![parent, plain], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(fk_error)?;
-        children.extend(referencing);
+        children.extend(referencing(conn, parent)?);
     }
     let mut out = Vec::new();
     for child in &children {
@@ -113,6 +97,40 @@ pub fn mismatches_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Mis
         out.extend(mismatches_of(conn, child)?);
     }
     Ok(out)
+}
+
+/// The tables with a foreign key to `parent`. A table that references it names it in its text
+/// after `REFERENCES` (SQLite rewrites the text when a table is renamed), so only the tables
+/// whose text holds the name are read, and their text is tokenized rather than their keys
+/// listed; a name holding a quote character may be written escaped, so then every table's
+/// keys are listed.
+fn referencing(conn: &Connection, parent: &str) -> Result<Vec<String>> {
+    if parent.contains(['"', '\'', '`', '[', ']']) {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
+                 WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE",
+            )
+            .map_err(fk_error)?;
+        return stmt.query_map([parent], |r| r.get(0)).and_then(Iterator::collect).map_err(fk_error);
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT name, sql FROM main.sqlite_schema WHERE type = 'table' AND instr(lower(sql), lower(?1)) > 0",
+        )
+        .map_err(fk_error)?;
+    let candidates: Vec<(String, String)> =
+        stmt.query_map([parent], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(fk_error)?;
+    Ok(candidates
+        .into_iter()
+        .filter(|(_, sql)| {
+            let tokens = retort_build::sql::tokenize(sql);
+            tokens
+                .windows(2)
+                .any(|w| w[0].is("REFERENCES") && w[1].name().is_some_and(|name| name.eq_ignore_ascii_case(parent)))
+        })
+        .map(|(name, _)| name)
+        .collect())
 }
 
 /// Every key of the database that cannot work (for `verify`).
@@ -129,15 +147,15 @@ pub fn mismatches(conn: &Connection) -> Result<Vec<Mismatch>> {
 }
 
 fn mismatches_of(conn: &Connection, child: &str) -> Result<Vec<Mismatch>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') ORDER BY id, seq",
-        )
+    // (id, seq, parent, from, to), in key order.
+    let mut rows: Vec<(i64, i64, String, String, Option<String>)> =
+        crate::pragma::list(conn, Some("main"), "foreign_key_list", child, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .map_err(fk_error)?;
-    let rows: Vec<(i64, String, String, Option<String>)> = stmt
-        .query_map([child], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .and_then(Iterator::collect)
-        .map_err(fk_error)?;
+    rows.sort_by_key(|r| (r.0, r.1));
+    let rows: Vec<(i64, String, String, Option<String>)> =
+        rows.into_iter().map(|(id, _, p, f, t)| (id, p, f, t)).collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < rows.len() {
@@ -185,10 +203,10 @@ fn mismatch_reason(conn: &Connection, parent: &str, arity: usize, to: &[Option<&
 /// The primary-key columns of `table` in `main` (lower-cased), or `None` when there is no such
 /// table. A view has columns but no primary key; only then is the catalog asked which it is.
 fn primary_key(conn: &Connection, table: &str) -> Result<Option<BTreeSet<String>>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT lower(name), pk FROM pragma_table_info(?1, 'main')").map_err(fk_error)?;
-    let columns: Vec<(String, i64)> =
-        stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(fk_error)?;
+    let columns: Vec<(String, i64)> = crate::pragma::list(conn, Some("main"), "table_info", table, |r| {
+        Ok((r.get::<_, String>(1)?.to_lowercase(), r.get(5)?))
+    })
+    .map_err(fk_error)?;
     let pk: BTreeSet<String> = columns.iter().filter(|(_, pk)| *pk > 0).map(|(name, _)| name.clone()).collect();
     if columns.is_empty() || (pk.is_empty() && !table_exists(conn, table)?) {
         return Ok(None);
@@ -197,24 +215,18 @@ fn primary_key(conn: &Connection, table: &str) -> Result<Option<BTreeSet<String>
 }
 
 fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<BTreeSet<String>>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT l.name, lower(i.name) FROM pragma_index_list(?1) AS l, pragma_index_info(l.name) AS i \
-             WHERE l.\"unique\" AND NOT l.partial ORDER BY l.name",
-        )
-        .map_err(fk_error)?;
-    let rows: Vec<(String, Option<String>)> =
-        stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(fk_error)?;
-    let mut out: Vec<(String, BTreeSet<String>)> = Vec::new();
-    for (index, column) in rows {
-        match out.last_mut() {
-            Some((name, cols)) if *name == index => {
-                cols.insert(column.unwrap_or_default());
-            }
-            _ => out.push((index, column.into_iter().collect())),
-        }
+    // (name, unique, partial) of each index, then the columns of the unique, whole ones.
+    let indexes: Vec<(String, bool, bool)> =
+        crate::pragma::list(conn, None, "index_list", table, |r| Ok((r.get(1)?, r.get(2)?, r.get(4)?)))
+            .map_err(fk_error)?;
+    let mut out = Vec::new();
+    for (index, _, _) in indexes.iter().filter(|(_, unique, partial)| *unique && !*partial) {
+        let columns: Vec<Option<String>> =
+            crate::pragma::list(conn, None, "index_info", index, |r| r.get(2)).map_err(fk_error)?;
+        // An expression's column has no name: it covers no column.
+        out.push(columns.into_iter().map(|c| c.map(|c| c.to_lowercase()).unwrap_or_default()).collect());
     }
-    Ok(out.into_iter().map(|(_, cols)| cols).collect())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -129,21 +129,22 @@ pub fn contains(conn: &Connection, rev: &RevisionId) -> Result<bool> {
         .map_err(Error::sqlite("cannot read the history table"))
 }
 
-/// Records `rev` as applied.
-pub fn insert(conn: &Connection, rev: &RevisionId, checksum: &str, applied_at: &str, duration_ms: i64) -> Result<()> {
+/// Records `rev` as applied: false, recording nothing, when it is recorded already.
+pub fn insert(conn: &Connection, rev: &RevisionId, checksum: &str, applied_at: &str, duration_ms: i64) -> Result<bool> {
     conn.prepare_cached(
-        "INSERT INTO main.retort_history (revision, checksum, applied_at, duration_ms) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO main.retort_history (revision, checksum, applied_at, duration_ms) \
+         VALUES (?1, ?2, ?3, ?4)",
     )
     .and_then(|mut stmt| stmt.execute(params![rev.as_str(), checksum, applied_at, duration_ms]))
-    .map(drop)
+    .map(|n| n > 0)
     .map_err(Error::sqlite(format!("cannot record {rev} in the history table")))
 }
 
-/// Forgets `rev`.
-pub fn delete(conn: &Connection, rev: &str) -> Result<()> {
+/// Forgets `rev`: false when it was not recorded.
+pub fn delete(conn: &Connection, rev: &str) -> Result<bool> {
     conn.prepare_cached("DELETE FROM main.retort_history WHERE revision = ?1")
         .and_then(|mut stmt| stmt.execute([rev]))
-        .map(drop)
+        .map(|n| n > 0)
         .map_err(Error::sqlite(format!("cannot remove {rev} from the history table")))
 }
 

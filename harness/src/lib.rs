@@ -17,6 +17,7 @@ mod history;
 mod migrator;
 mod open;
 pub mod populate;
+mod pragma;
 #[cfg(feature = "harness")]
 pub(crate) mod seed;
 mod settings;

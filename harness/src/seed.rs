@@ -124,38 +124,33 @@ fn kind(conn: &Connection, table: &str) -> Result<Option<String>> {
 }
 
 fn columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
-    conn.prepare(&format!(
-        "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk, hidden FROM pragma_table_xinfo({}, 'main')",
-        sql_string(table)
-    ))
-    .and_then(|mut s| {
-        s.query_map([], |r| {
-            let hidden: i64 = r.get(5)?;
-            Ok((
-                hidden,
-                Column {
-                    name: r.get(0)?,
-                    declared: r.get(1)?,
-                    not_null: r.get::<_, i64>(2)? != 0,
-                    has_default: r.get::<_, i64>(3)? != 0,
-                    pk: r.get(4)?,
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()
+    crate::pragma::list(conn, Some("main"), "table_xinfo", table, |r| {
+        let hidden: i64 = r.get(6)?;
+        let default: rusqlite::types::ValueRef<'_> = r.get_ref(4)?;
+        Ok((
+            hidden,
+            Column {
+                name: r.get(1)?,
+                declared: r.get(2)?,
+                not_null: r.get::<_, i64>(3)? != 0,
+                has_default: default != rusqlite::types::ValueRef::Null,
+                pk: r.get(5)?,
+            },
+        ))
     })
     .map(|cols| cols.into_iter().filter(|(hidden, _)| *hidden == 0).map(|(_, c)| c).collect())
     .map_err(ctx(table))
 }
 
 fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
-    let rows: Vec<(i64, String, String, Option<String>)> = conn
-        .prepare(&format!(
-            "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list({}, 'main') ORDER BY id, seq",
-            sql_string(table)
-        ))
-        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
+    let mut rows: Vec<(i64, i64, String, String, Option<String>)> =
+        crate::pragma::list(conn, Some("main"), "foreign_key_list", table, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .map_err(ctx(table))?;
+    rows.sort_by_key(|r| (r.0, r.1));
+    let rows: Vec<(i64, String, String, Option<String>)> =
+        rows.into_iter().map(|(id, _, p, f, t)| (id, p, f, t)).collect();
     let mut out: Vec<(i64, ForeignKey)> = Vec::new();
     for (id, parent, from, to) in rows {
         if out.last().is_none_or(|(last, _)| *last != id) {
@@ -169,10 +164,6 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
         }
     }
     Ok(out.into_iter().map(|(_, k)| k).collect())
-}
-
-fn sql_string(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// The literals written in the table's definition (its CHECKs' `IN` lists and bounds): values a
@@ -345,12 +336,9 @@ fn seed_table(
         }
     }
     // Rows whose keys find no parent (a NOT NULL key to an empty parent) go again.
-    let violations: i64 = conn
-        .query_row(&format!("SELECT count(*) FROM pragma_foreign_key_check({}, 'main')", sql_string(table)), [], |r| {
-            r.get(0)
-        })
-        .map_err(ctx(table))?;
-    if violations > 0 {
+    let violations =
+        crate::pragma::list(conn, Some("main"), "foreign_key_check", table, |_| Ok(())).map_err(ctx(table))?;
+    if !violations.is_empty() {
         conn.execute(&format!("DELETE FROM main.{}", quote(table)), []).map_err(ctx(table))?;
         let parents: Vec<&str> = keys.iter().map(|k| k.parent.as_str()).collect();
         return Ok(Err(format!("its foreign keys need rows in {} that could not be seeded", parents.join(", "))));

@@ -87,6 +87,8 @@ struct Db {
     settings: Settings,
     /// What fingerprints read: the rows too when the data round trip is on.
     read: fingerprint::Read,
+    /// The history table is known to exist: an up ran on this database since it was opened.
+    tracked: bool,
 }
 
 impl Db {
@@ -102,6 +104,7 @@ impl Db {
     /// Makes the database `image` again (the caller puts the cache in step).
     fn restore(&mut self, image: &Image) -> crate::error::Result<()> {
         self.conn = Watched::new(image.open()?)?;
+        self.tracked = false;
         Ok(())
     }
 
@@ -130,9 +133,10 @@ fn step(
     rev: &RevisionId,
     direction: Direction,
 ) -> crate::error::Result<crate::error::Result<crate::migrator::Step>> {
-    let mut session = migrator.session_watched(db.conn.get(), db.conn.watch(), &db.settings)?;
+    let mut session = migrator.session_watched(db.conn.get(), db.conn.watch(), &db.settings, db.tracked)?;
     let step = session.step(rev, direction, &[]);
     session.close()?;
+    db.tracked |= step.as_ref().is_ok_and(|s| s.direction == Direction::Up && !s.skipped);
     Ok(step)
 }
 
@@ -336,6 +340,7 @@ pub(super) fn run(
         kept: Arc::new(AtomicUsize::new(0)),
         settings,
         read,
+        tracked: false,
     };
     let mut changes = Vec::new();
     let mut failed: BTreeSet<RevisionId> = BTreeSet::new();
@@ -452,7 +457,7 @@ pub(super) fn run(
                 let (check_proofs, start) = (options.check_proofs, image.clone());
                 low = Some(scope.spawn(move || {
                     let conn = Watched::new(start.open()?)?;
-                    let db = Db { conn, scratch, cache, tables, kept, settings, read };
+                    let db = Db { conn, scratch, cache, tables, kept, settings, read, tracked: true };
                     let pass = DownPass { set, migrator, levels: &mine, below: (base_schema, base), check_proofs };
                     pass.run(db)
                 }));
@@ -629,13 +634,20 @@ fn down_then_up(
             return Ok(After::Failed(f));
         }
     };
-    let after_down = db.cache.read_after(db.conn.get(), &down.footprint)?;
-    if after_down != *before {
-        let message = "the schema after down differs from the schema before up".to_string();
-        let mut f = finding(rev, Some(Direction::Down), "down restores the schema", message);
-        f.diff = Some(format!("(- before up, + after down)\n{}", render_changes(&before.diff(&after_down))));
-        f.kept = db.keep(rev, "down");
-        return Ok(After::Failed(f));
+    // The catalog rows read as they did before the up, or else the schema is read and compared.
+    if !db.cache.restored(db.conn.get(), &down.footprint, &level.cache_undo)? {
+        let after_down = db.cache.read_after(db.conn.get(), &down.footprint)?;
+        if after_down != *before {
+            let message = "the schema after down differs from the schema before up".to_string();
+            let mut f = finding(rev, Some(Direction::Down), "down restores the schema", message);
+            f.diff = Some(format!("(- before up, + after down)\n{}", render_changes(&before.diff(&after_down))));
+            f.kept = db.keep(rev, "down");
+            return Ok(After::Failed(f));
+        }
+    } else if check_proofs && SchemaCache::default().read(db.conn.get())? != *before {
+        // `check_proofs`: rows that read as before must give the schema from before.
+        let message = "the catalog rows read as before the up, yet the schema differs".to_string();
+        return Ok(After::Failed(finding(rev, Some(Direction::Down), "proof", message)));
     }
     let dirty = db.dirty(&[&level.up, &down])?;
     let now = fingerprint::tables(db.conn.get(), &dirty, db.read)?;

@@ -37,23 +37,33 @@ impl Migrator {
     /// A session on `conn`, whose authorizer is `watch` already (the harness installs one per
     /// database, not one per step: installing an authorizer expires every prepared statement).
     #[cfg(feature = "harness")]
+    /// `tracked`: the caller knows the history table exists (it applied an up on this
+    /// database), so the session does not ask the catalog.
+    #[cfg(feature = "harness")]
     pub(crate) fn session_watched<'c>(
         &'c self,
         conn: &'c Connection,
         watch: &Watch,
         opened: &Settings,
+        tracked: bool,
     ) -> Result<Session<'c>> {
         let settings = opened.pin_known(conn)?;
-        self.session_on(conn, watch.clone(), settings)
+        self.session_on(conn, watch.clone(), settings, tracked)
     }
 
     fn session_pinned<'c>(&'c self, conn: &'c mut Connection, settings: Settings) -> Result<Session<'c>> {
         let watch = Watch::install(conn)?;
-        self.session_on(conn, watch, settings)
+        self.session_on(conn, watch, settings, false)
     }
 
-    fn session_on<'c>(&'c self, conn: &'c Connection, watch: Watch, settings: Settings) -> Result<Session<'c>> {
-        let tracked = history::exists(conn)?;
+    fn session_on<'c>(
+        &'c self,
+        conn: &'c Connection,
+        watch: Watch,
+        settings: Settings,
+        known_tracked: bool,
+    ) -> Result<Session<'c>> {
+        let tracked = known_tracked || history::exists(conn)?;
         let untracked = !tracked && history::has_user_objects(conn)?;
         Ok(Session {
             untracked,
@@ -103,16 +113,37 @@ impl Migrator {
                 footprint,
             });
         }
+        // In a transaction, one statement both checks and records the history row where it can:
+        // a down deletes the row first (no row: already reverted); an up inserts it last, and a
+        // row already there (or an error from SQL that already ran) means it was applied.
+        // Either way the transaction is rolled back and the step is skipped.
         let body = || {
             run.ensure_history_in_transaction(direction)?;
-            if history::contains(conn, &m.revision)? == (direction == Direction::Up) {
-                return Ok(skipped());
+            if direction == Direction::Down && !history::delete(conn, m.revision.as_str())? {
+                return Ok(Err(skipped()));
             }
-            let (duration, touched, footprint) = self.execute(run, m, section, direction, done)?;
-            self.record(conn, m, direction, duration)?;
-            Ok(Step { revision: m.revision, direction, duration, transactional, skipped: false, touched, footprint })
+            let (duration, touched, footprint) = match self.execute(run, m, section, direction, done) {
+                Ok(done) => done,
+                // (A failure to read the history is no reason to hide the step's own error.)
+                Err(_) if direction == Direction::Up && history::contains(conn, &m.revision).unwrap_or(false) => {
+                    return Ok(Err(skipped()));
+                }
+                Err(e) => return Err(e),
+            };
+            if direction == Direction::Up && !self.record_up(conn, m, duration)? {
+                return Ok(Err(skipped()));
+            }
+            Ok(Ok(Step {
+                revision: m.revision,
+                direction,
+                duration,
+                transactional,
+                skipped: false,
+                touched,
+                footprint,
+            }))
         };
-        run.write(body, &m.revision).inspect(|_| run.history_ready |= direction == Direction::Up)
+        run.write_or_undo(body, &m.revision).inspect(|_| run.history_ready |= direction == Direction::Up)
     }
 
     fn execute(
@@ -172,20 +203,19 @@ impl Migrator {
         Ok((started.elapsed(), touched, footprint))
     }
 
+    /// Records a step run outside a transaction.
     fn record(&self, conn: &Connection, m: &Migration, direction: Direction, duration: Duration) -> Result<()> {
         match direction {
-            Direction::Up => {
-                let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-                history::insert(
-                    conn,
-                    &m.revision,
-                    self.set.checksum(&m.revision),
-                    &retort_build::timestamp::now_rfc3339(),
-                    ms,
-                )
-            }
-            Direction::Down => history::delete(conn, m.revision.as_str()),
+            Direction::Up => self.record_up(conn, m, duration).map(drop),
+            Direction::Down => history::delete(conn, m.revision.as_str()).map(drop),
         }
+    }
+
+    /// Records `m` as applied: false when a row for it was there already.
+    fn record_up(&self, conn: &Connection, m: &Migration, duration: Duration) -> Result<bool> {
+        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        let checksum = self.set.checksum(&m.revision);
+        history::insert(conn, &m.revision, checksum, &retort_build::timestamp::now_rfc3339(), ms)
     }
 }
 
@@ -328,10 +358,23 @@ impl<'c> Session<'c> {
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed when it succeeds, rolled back
     /// when it fails.
     fn write<T>(&self, body: impl FnOnce() -> Result<T>, rev: &dyn std::fmt::Display) -> Result<T> {
+        self.write_or_undo(|| body().map(Ok), rev)
+    }
+
+    /// As `write`, but a body that returns `Ok(Err(value))` has its transaction rolled back.
+    fn write_or_undo<T>(
+        &self,
+        body: impl FnOnce() -> Result<std::result::Result<T, T>>,
+        rev: &dyn std::fmt::Display,
+    ) -> Result<T> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::sqlite("cannot start a write transaction"))?;
         match body() {
-            Ok(value) => {
+            Ok(Ok(value)) => {
                 self.conn.execute_batch("COMMIT").map_err(Error::sqlite(format!("cannot commit {rev}")))?;
+                Ok(value)
+            }
+            Ok(Err(value)) => {
+                self.conn.execute_batch("ROLLBACK").map_err(Error::sqlite(format!("cannot roll back {rev}")))?;
                 Ok(value)
             }
             Err(e) => {

@@ -40,8 +40,7 @@ impl Migrator {
             }
             let now = retort_build::timestamp::now_rfc3339();
             for rev in graph.sorted(wanted.iter().copied()) {
-                if !history::contains(conn, &rev)? {
-                    history::insert(conn, &rev, self.set.checksum(&rev), &now, 0)?;
+                if history::insert(conn, &rev, self.set.checksum(&rev), &now, 0)? {
                     report.added.push(rev);
                 }
             }

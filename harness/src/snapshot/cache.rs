@@ -129,6 +129,102 @@ impl SchemaCache {
         self.apply(conn, rows, stale, gone)
     }
 
+    /// After a step meant to put the database back in the state from before the trial `undo`
+    /// came from (a down after its up): true when every catalog row that step or that trial can
+    /// have changed reads as it did then, type, name, table and text. The objects are a function
+    /// of those rows, so the schema is then the one from before the trial: the cache is put back
+    /// to it (with the rows' rowids as they are now) without inspecting any object. False leaves
+    /// the cache as it was; `read_after` then finds what differs.
+    pub fn restored(&mut self, conn: &Connection, footprint: &Footprint, undo: &CacheUndo) -> Result<bool> {
+        if !self.primed {
+            return Ok(false);
+        }
+        // The entries as they were before the trial: its first record of each key.
+        let mut before: HashMap<&str, Option<&Entry>> = HashMap::new();
+        for (key, old) in &undo.0 {
+            before.entry(key.as_str()).or_insert(old.as_ref());
+        }
+        let was = |key: &str| match before.get(key) {
+            Some(old) => *old,
+            None => self.entries.get(key),
+        };
+        let full = footprint.renames || footprint.vacuumed;
+        let mut names: BTreeSet<String> = footprint.objects.clone();
+        names.extend(self.uncacheable.keys().cloned());
+        names.extend(before.keys().filter_map(|k| self.entries.get(*k).map(|e| e.table.clone())));
+        names.extend(before.values().flatten().map(|e| e.table.clone()));
+        let untouched = self
+            .by_rowid
+            .iter()
+            .rev()
+            .find(|(_, k)| self.entries.get(*k).is_some_and(|e| !names.contains(&e.table)))
+            .map_or(0, |(rowid, _)| *rowid);
+        let rows = if full || untouched > i64::MAX / 2 {
+            schema_rows(conn, None)?
+        } else {
+            let rowids: Vec<i64> = names
+                .iter()
+                .filter_map(|t| self.by_table.get(t))
+                .flatten()
+                .filter_map(|k| self.entries.get(k))
+                .map(|e| e.rowid)
+                .collect();
+            schema_rows(conn, Some((&rowids, untouched)))?
+        };
+        // Every row read must be one that was there, with the same text; every row that was
+        // there, among those that could be read, must have been read.
+        let mut read: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let key = entry_key(&row.kind, &row.name);
+            let same =
+                was(&key).is_some_and(|e| e.cacheable && e.sql == row.sql && e.table.eq_ignore_ascii_case(&row.table));
+            if !same {
+                return Ok(false);
+            }
+            read.insert(key, row.rowid);
+        }
+        let expected: Vec<&str> = if full {
+            let mut keys: Vec<&str> =
+                self.entries.keys().map(String::as_str).filter(|k| !before.contains_key(k)).collect();
+            keys.extend(before.iter().filter(|(_, old)| old.is_some()).map(|(k, _)| *k));
+            keys
+        } else {
+            let mut keys: Vec<&str> = names
+                .iter()
+                .filter_map(|t| self.by_table.get(t))
+                .flatten()
+                .map(String::as_str)
+                .filter(|k| !before.contains_key(k))
+                .collect();
+            keys.extend(before.iter().filter(|(_, old)| old.is_some()).map(|(k, _)| *k));
+            keys
+        };
+        if expected.len() != read.len() || expected.iter().any(|k| !read.contains_key(*k)) {
+            return Ok(false);
+        }
+        // Put the cache back, with today's rowids.
+        let updates: Vec<(String, Option<Entry>)> = before
+            .iter()
+            .map(|(k, old)| {
+                (k.to_string(), old.map(|e| Entry { rowid: read.get(*k).copied().unwrap_or(e.rowid), ..e.clone() }))
+            })
+            .chain(read.iter().filter(|(k, _)| !before.contains_key(k.as_str())).filter_map(|(k, rowid)| {
+                let e = self.entries.get(k)?;
+                (e.rowid != *rowid).then(|| (k.clone(), Some(Entry { rowid: *rowid, ..e.clone() })))
+            }))
+            .collect();
+        let mut changed = BTreeSet::new();
+        for (key, entry) in updates {
+            if key.starts_with("table\0") {
+                let table = entry.as_ref().or(self.entries.get(&key)).map(|e| e.table.clone());
+                changed.extend(table);
+            }
+            self.set(key, entry);
+        }
+        self.changed = changed;
+        Ok(true)
+    }
+
     /// Tables (lower-cased) whose definition the last read found added, changed or removed.
     pub fn changed_tables(&self) -> &BTreeSet<String> {
         &self.changed
@@ -263,9 +359,6 @@ fn entry_key(kind: &str, name: &str) -> String {
 fn schema_rows(conn: &Connection, some: Option<(&[i64], i64)>) -> Result<Vec<Row>> {
     let ctx = || Error::sqlite("cannot read the schema (sqlite_schema)");
     const ALL: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema";
-    // Rowid lookups and one rowid range, not a scan.
-    const SOME: &str = "SELECT rowid, type, name, tbl_name, sql FROM main.sqlite_schema \
-                        WHERE rowid > ?2 OR rowid IN (SELECT value FROM json_each(?1))";
     let text = |row: &rusqlite::Row<'_>, i: usize| -> String {
         row.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten()).unwrap_or("").to_string()
     };
@@ -275,8 +368,13 @@ fn schema_rows(conn: &Connection, some: Option<(&[i64], i64)>) -> Result<Vec<Row
     let rows: Vec<Row> = match some {
         None => conn.prepare_cached(ALL).and_then(|mut s| s.query_map([], map)?.collect()),
         Some((rowids, above)) => {
-            let list = format!("[{}]", rowids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
-            conn.prepare_cached(SOME).and_then(|mut s| s.query_map(rusqlite::params![list, above], map)?.collect())
+            // Rowid lookups and one rowid range, not a scan. The rowids are written into the text
+            // (integers only): a table-valued function such as `json_each` would make preparing
+            // the statement, which every schema change makes SQLite do again, cost several times
+            // as much.
+            let list = rowids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+            let sql = format!("{ALL} WHERE rowid > {above} OR rowid IN ({list})");
+            conn.prepare(&sql).and_then(|mut s| s.query_map([], map)?.collect())
         }
     }
     .map_err(ctx())?;
@@ -308,4 +406,96 @@ fn read_object(conn: &Connection, kind: &str, name: &str, table: &str, sql: &str
         }
         _ => (Vec::new(), true),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touching(objects: &[&str], sql: &str) -> Footprint {
+        let mut footprint =
+            Footprint { objects: objects.iter().map(|o| (*o).to_string()).collect(), ..Default::default() };
+        footprint.note_text(sql);
+        footprint
+    }
+
+    /// Runs `up` (touching `up_objects`) then `down` (touching `down_objects`) and asks
+    /// `restored`; when it says yes, the cache must hold what a fresh read gives, and a later
+    /// step must still be read right (the rowids it keeps are today's).
+    fn round_trip(base: &str, up: (&str, &[&str]), down: (&str, &[&str])) -> bool {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(base).unwrap();
+        let mut cache = SchemaCache::default();
+        let before = cache.read(&conn).unwrap();
+        cache.begin_trial();
+        conn.execute_batch(up.0).unwrap();
+        cache.read_after(&conn, &touching(up.1, up.0)).unwrap();
+        let undo = cache.end_trial();
+        conn.execute_batch(down.0).unwrap();
+        let restored = cache.restored(&conn, &touching(down.1, down.0), &undo).unwrap();
+        let fresh = SchemaCache::default().read(&conn).unwrap();
+        if restored {
+            assert_eq!(fresh, before, "restored, so the schema is the one before the up");
+            assert_eq!(Schema { objects: cache.current.clone() }, before);
+            conn.execute_batch("CREATE INDEX later ON t (b); DROP TABLE other;").unwrap();
+            let next = cache.read_after(&conn, &touching(&["t", "later", "other"], "")).unwrap();
+            assert_eq!(next, SchemaCache::default().read(&conn).unwrap(), "a later read is right");
+        } else {
+            assert_eq!(cache.read_after(&conn, &touching(down.1, down.0)).unwrap(), fresh);
+        }
+        restored
+    }
+
+    const BASE: &str = "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT COLLATE NOCASE);\n\
+                        CREATE TABLE other (x);\nCREATE VIEW v AS SELECT a FROM t;";
+
+    #[test]
+    fn a_down_that_gives_the_rows_back_is_recognised_without_reading_objects() {
+        assert!(round_trip(BASE, ("CREATE INDEX i ON t (b);", &["i", "t"]), ("DROP INDEX i;", &["i", "t"])));
+        assert!(round_trip(
+            BASE,
+            ("ALTER TABLE t ADD COLUMN c INTEGER;", &["t"]),
+            ("ALTER TABLE t DROP COLUMN c;", &["t"])
+        ));
+        // A rebuild gives the table a new rowid in `sqlite_schema`, with the same text.
+        assert!(round_trip(
+            BASE,
+            ("DROP VIEW v; DROP TABLE t;", &["t", "v"]),
+            (
+                "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT COLLATE NOCASE);\nCREATE VIEW v AS SELECT a FROM t;",
+                &["t", "v"]
+            )
+        ));
+        // Renaming back quotes the name in the text (`CREATE TABLE "other"`): the rows do not
+        // read as before, so the schema is read instead (and found equal by the caller).
+        assert!(!round_trip(
+            BASE,
+            ("ALTER TABLE other RENAME TO renamed;", &["other", "renamed"]),
+            ("ALTER TABLE renamed RENAME TO other;", &["other", "renamed"])
+        ));
+    }
+
+    #[test]
+    fn a_down_that_leaves_a_difference_is_not() {
+        // The up's index stays (the down touches nothing).
+        assert!(!round_trip(BASE, ("CREATE INDEX i ON t (b);", &["i", "t"]), ("SELECT 1;", &[])));
+        // The table comes back with another text: its collation is gone.
+        assert!(!round_trip(
+            BASE,
+            ("DROP VIEW v; DROP TABLE t;", &["t", "v"]),
+            ("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT);\nCREATE VIEW v AS SELECT a FROM t;", &["t", "v"])
+        ));
+        // The view is not recreated.
+        assert!(!round_trip(
+            BASE,
+            ("DROP VIEW v; DROP TABLE t;", &["t", "v"]),
+            ("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT COLLATE NOCASE);", &["t"])
+        ));
+        // An extra object the up did not make.
+        assert!(!round_trip(
+            BASE,
+            ("CREATE INDEX i ON t (b);", &["i", "t"]),
+            ("DROP INDEX i; CREATE TABLE x (y);", &["i", "t", "x"])
+        ));
+    }
 }

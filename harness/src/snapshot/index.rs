@@ -10,15 +10,28 @@ use super::sql_form::{self, group};
 use super::{Kind, Line, Object};
 use crate::error::{Error, Result};
 
+/// One row of `PRAGMA index_list`: name, unique, origin, partial.
+type Listed = (String, bool, String, bool);
+
+/// The indexes of `table` as `PRAGMA index_list` gives them.
+fn index_list(conn: &Connection, table: &str) -> Result<Vec<Listed>> {
+    crate::pragma::list(conn, None, "index_list", table, |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .map_err(Error::sqlite(format!("cannot read table {table} (index_list)")))
+}
+
 /// The index `name` on `table`; `sql` is its `CREATE INDEX` text (`None` for an auto-index).
 pub(super) fn index_object(conn: &Connection, name: &str, table: &str, sql: Option<&str>) -> Result<Object> {
-    let (unique, origin, partial): (bool, String, bool) = conn
-        .query_row(
-            "SELECT \"unique\", origin, partial FROM pragma_index_list(?1) WHERE name = ?2",
-            [table, name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map_err(Error::sqlite(format!("cannot read index {name} (index_list)")))?;
+    let listed = index_list(conn, table)?.into_iter().find(|l| l.0 == name);
+    let listed = listed.ok_or_else(|| {
+        Error::sqlite(format!("cannot read index {name} (index_list)"))(rusqlite::Error::QueryReturnedNoRows)
+    })?;
+    listed_object(conn, listed, table, sql)
+}
+
+/// The index `listed` (its `index_list` row) on `table`, with its text `sql`.
+fn listed_object(conn: &Connection, listed: Listed, table: &str, sql: Option<&str>) -> Result<Object> {
+    let (name, unique, origin, partial) = listed;
+    let name = name.as_str();
     let mut lines = vec![Line::plain(format!("on {}", table.to_lowercase()))];
     if unique {
         lines.push(Line::plain("unique"));
@@ -50,16 +63,16 @@ pub(super) fn index_object(conn: &Connection, name: &str, table: &str, sql: Opti
 /// `<column or (expression) or rowid> <asc|desc> collate <COLLATION>` for each key column.
 fn index_columns(conn: &Connection, index: &str) -> Result<Vec<String>> {
     let ctx = || Error::sqlite(format!("cannot read index {index} (index_xinfo)"));
-    let mut stmt = conn
-        .prepare("SELECT cid, name, \"desc\", coll FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")
-        .map_err(ctx())?;
-    let rows: Vec<(i64, Option<String>, bool, Option<String>)> = stmt
-        .query_map([index], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .and_then(Iterator::collect)
-        .map_err(ctx())?;
+    // The key columns (`key` is column 5), in `seqno` order: (cid, name, desc, coll).
+    let mut rows = crate::pragma::list(conn, None, "index_xinfo", index, |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(5)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+    })
+    .map_err(ctx())?;
+    rows.retain(|r| r.1);
+    rows.sort_by_key(|r| r.0);
     Ok(rows
         .into_iter()
-        .map(|(cid, name, desc, coll)| {
+        .map(|(_, _, (cid, name, desc, coll)): (_, _, (i64, Option<String>, bool, Option<String>))| {
             let what = match (cid, name) {
                 (-2, _) => "(expression)".to_string(),
                 (-1, _) => "rowid".to_string(),
@@ -73,14 +86,10 @@ fn index_columns(conn: &Connection, index: &str) -> Result<Vec<String>> {
 
 /// Indexes SQLite made for `UNIQUE` and `PRIMARY KEY` constraints, named `(auto) table(columns)`.
 pub(super) fn auto_indexes(conn: &Connection, table: &str) -> Result<Vec<Object>> {
-    let ctx = || Error::sqlite(format!("cannot read table {table} (index_list)"));
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_index_list(?1) WHERE name LIKE 'sqlite\\_autoindex\\_%' ESCAPE '\\'")
-        .map_err(ctx())?;
-    let names: Vec<String> = stmt.query_map([table], |r| r.get(0)).and_then(Iterator::collect).map_err(ctx())?;
     let mut out = Vec::new();
-    for name in names {
-        let mut object = index_object(conn, &name, table, None)?;
+    let auto = |l: &Listed| l.0.get(..17).is_some_and(|p| p.eq_ignore_ascii_case("sqlite_autoindex_"));
+    for listed in index_list(conn, table)?.into_iter().filter(auto) {
+        let mut object = listed_object(conn, listed, table, None)?;
         let keys: Vec<&str> = object
             .lines
             .iter()

@@ -106,23 +106,18 @@ struct ColumnRow {
 /// One `column …` line per column, in column order.
 fn column_lines(conn: &Connection, table: &str, definition: &Definition<'_>) -> Result<Vec<Line>> {
     let ctx = || Error::sqlite(format!("cannot read table {table} (table_xinfo)"));
-    let mut stmt = conn
-        .prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")
-        .map_err(ctx())?;
-    let columns: Vec<ColumnRow> = stmt
-        .query_map([table], |r| {
-            Ok(ColumnRow {
-                cid: r.get(0)?,
-                name: r.get(1)?,
-                decl: r.get(2)?,
-                not_null: r.get(3)?,
-                default: r.get(4)?,
-                pk: r.get(5)?,
-                hidden: r.get(6)?,
-            })
+    let columns: Vec<ColumnRow> = crate::pragma::list(conn, None, "table_xinfo", table, |r| {
+        Ok(ColumnRow {
+            cid: r.get(0)?,
+            name: r.get(1)?,
+            decl: r.get(2)?,
+            not_null: r.get(3)?,
+            default: r.get(4)?,
+            pk: r.get(5)?,
+            hidden: r.get(6)?,
         })
-        .and_then(Iterator::collect)
-        .map_err(ctx())?;
+    })
+    .map_err(ctx())?;
     Ok(columns.iter().map(|column| column_line(column, definition)).collect())
 }
 
@@ -210,28 +205,21 @@ struct ForeignKey {
 /// line depends on the parent's primary key).
 fn foreign_key_lines(conn: &Connection, table: &str, definition: &Definition<'_>) -> Result<(Vec<Line>, bool)> {
     let ctx = || Error::sqlite(format!("cannot read table {table} (foreign_key_list)"));
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" \
-             FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-        )
-        .map_err(ctx())?;
-    let rows: Vec<(i64, ForeignKey)> = stmt
-        .query_map([table], |r| {
-            let fk = ForeignKey {
-                target: r.get::<_, String>(2)?.to_lowercase(),
-                from: vec![r.get::<_, String>(3)?.to_lowercase()],
-                to: vec![r.get::<_, Option<String>>(4)?.map(|t| t.to_lowercase())],
-                on_update: r.get(5)?,
-                on_delete: r.get(6)?,
-                matching: r.get(7)?,
-            };
-            Ok((r.get(0)?, fk))
-        })
-        .and_then(Iterator::collect)
-        .map_err(ctx())?;
+    let mut rows: Vec<((i64, i64), ForeignKey)> = crate::pragma::list(conn, None, "foreign_key_list", table, |r| {
+        let fk = ForeignKey {
+            target: r.get::<_, String>(2)?.to_lowercase(),
+            from: vec![r.get::<_, String>(3)?.to_lowercase()],
+            to: vec![r.get::<_, Option<String>>(4)?.map(|t| t.to_lowercase())],
+            on_update: r.get(5)?,
+            on_delete: r.get(6)?,
+            matching: r.get(7)?,
+        };
+        Ok(((r.get(0)?, r.get(1)?), fk))
+    })
+    .map_err(ctx())?;
+    rows.sort_by_key(|(id_seq, _)| *id_seq);
     let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
-    for (id, fk) in rows {
+    for ((id, _), fk) in rows {
         match keys.get_mut(&id) {
             Some(existing) => {
                 existing.from.extend(fk.from);
@@ -272,8 +260,10 @@ fn foreign_key_lines(conn: &Connection, table: &str, definition: &Definition<'_>
 /// The primary key columns of `table` (lower-cased), or `rowid`.
 fn primary_key(conn: &Connection, table: &str) -> Result<Vec<String>> {
     let ctx = || Error::sqlite(format!("cannot read table {table} (table_info)"));
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk").map_err(ctx())?;
-    let cols: Vec<String> =
-        stmt.query_map([table], |r| r.get::<_, String>(0)).and_then(Iterator::collect).map_err(ctx())?;
+    let mut cols: Vec<(i64, String)> =
+        crate::pragma::list(conn, None, "table_info", table, |r| Ok((r.get(5)?, r.get(1)?))).map_err(ctx())?;
+    cols.retain(|(pk, _)| *pk > 0);
+    cols.sort_by_key(|(pk, _)| *pk);
+    let cols: Vec<String> = cols.into_iter().map(|(_, name)| name).collect();
     Ok(if cols.is_empty() { vec!["rowid".to_string()] } else { cols.into_iter().map(|c| c.to_lowercase()).collect() })
 }
