@@ -60,9 +60,7 @@ pub fn read(conn: &Connection) -> Result<Vec<Applied>> {
     if !exists(conn)? {
         return Ok(Vec::new());
     }
-    let columns: Vec<String> = conn
-        .prepare_cached("SELECT name FROM pragma_table_info(?1, 'main')")
-        .and_then(|mut stmt| stmt.query_map([TABLE], |r| r.get(0))?.collect())
+    let columns: Vec<String> = crate::pragma::list(conn, Some("main"), "table_info", TABLE, |r| r.get(1))
         .map_err(Error::sqlite("cannot read the history table"))?;
     if COLUMNS.iter().any(|c| !columns.iter().any(|have| have == c)) {
         return Err(Error::HistoryShape { columns });
