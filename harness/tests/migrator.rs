@@ -460,3 +460,37 @@ fn embedded_migrations_load_through_the_one_parser() {
     let err = Migrator::embedded(&retort::Migrations::new(stale)).unwrap_err().to_string();
     assert!(err.contains("checksum drift in locked migration a1c3e5f70912"), "{err}");
 }
+
+#[test]
+fn a_step_already_recorded_or_already_reverted_is_skipped_and_changes_nothing() {
+    let migrator = Migrator::new(set(&chain()));
+    let mut conn = Connection::open_in_memory().unwrap();
+    let objects = |conn: &Connection| -> Vec<String> {
+        conn.prepare("SELECT name FROM sqlite_schema WHERE tbl_name <> 'retort_history' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    // Recorded without its SQL having run: the up's SQL would succeed, yet its row is there.
+    migrator.stamp(&mut conn, Target::Revision(id("a"))).unwrap();
+    let mut session = migrator.session(&mut conn).unwrap();
+    let step = session.step(&id("a"), Direction::Up, &[]).unwrap();
+    assert!(step.skipped, "{step:?}");
+    assert_eq!(objects(session.conn()), Vec::<String>::new(), "the skipped up left nothing behind");
+    // Recorded and applied: the up's SQL fails ("table parent already exists"), still a skip.
+    session.conn().execute_batch("CREATE TABLE parent (id INTEGER PRIMARY KEY);").unwrap();
+    assert!(session.step(&id("a"), Direction::Up, &[]).unwrap().skipped);
+    // Not recorded: a down is skipped without running.
+    let down = session.step(&id("b"), Direction::Down, &[]).unwrap();
+    assert!(down.skipped, "{down:?}");
+    assert_eq!(objects(session.conn()), ["parent"]);
+    // An up that is not recorded runs and is recorded once.
+    let b = session.step(&id("b"), Direction::Up, &[]).unwrap();
+    assert!(!b.skipped);
+    assert!(session.step(&id("b"), Direction::Up, &[]).unwrap().skipped);
+    session.close().unwrap();
+    assert_eq!(applied(&migrator, &conn), [rev("a"), rev("b")]);
+    assert_eq!(objects(&conn), ["child", "parent"]);
+}
