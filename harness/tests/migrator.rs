@@ -474,7 +474,7 @@ fn a_step_already_recorded_or_already_reverted_is_skipped_and_changes_nothing() 
             .unwrap()
     };
     // Recorded without its SQL having run: the up's SQL would succeed, yet its row is there.
-    migrator.stamp(&mut conn, Target::Revision(id("a"))).unwrap();
+    migrator.stamp(&conn, Target::Revision(id("a"))).unwrap();
     let mut session = migrator.session(&mut conn).unwrap();
     let step = session.step(&id("a"), Direction::Up, &[]).unwrap();
     assert!(step.skipped, "{step:?}");

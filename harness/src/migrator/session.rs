@@ -85,15 +85,16 @@ impl Migrator {
         let section = self.section(m, direction)?;
         run.reassert_settings()?;
         let transactional = m.transaction == TransactionMode::PerMigration;
-        let skipped = || Step {
+        let ran = |duration, touched, footprint, skipped| Step {
             revision: m.revision,
             direction,
-            duration: Duration::ZERO,
+            duration,
             transactional,
-            skipped: true,
-            touched: Vec::new(),
-            footprint: Footprint::default(),
+            skipped,
+            touched,
+            footprint,
         };
+        let skipped = || ran(Duration::ZERO, Vec::new(), Footprint::default(), true);
         if !transactional {
             // Outside a transaction nothing can be re-checked atomically: such a migration is
             // reported as running outside one.
@@ -103,15 +104,7 @@ impl Migrator {
             }
             let (duration, touched, footprint) = self.execute(run, m, section, direction, done)?;
             run.write(|| self.record(conn, m, direction, duration), &m.revision)?;
-            return Ok(Step {
-                revision: m.revision,
-                direction,
-                duration,
-                transactional,
-                skipped: false,
-                touched,
-                footprint,
-            });
+            return Ok(ran(duration, touched, footprint, false));
         }
         // In a transaction, one statement both checks and records the history row where it can:
         // a down deletes the row first (no row: already reverted); an up inserts it last, and a
@@ -133,15 +126,7 @@ impl Migrator {
             if direction == Direction::Up && !self.record_up(conn, m, duration)? {
                 return Ok(Err(skipped()));
             }
-            Ok(Ok(Step {
-                revision: m.revision,
-                direction,
-                duration,
-                transactional,
-                skipped: false,
-                touched,
-                footprint,
-            }))
+            Ok(Ok(ran(duration, touched, footprint, false)))
         };
         run.write_or_undo(body, &m.revision).inspect(|_| run.history_ready |= direction == Direction::Up)
     }

@@ -103,21 +103,8 @@ impl SchemaCache {
             self.changed.clear();
             return Ok(Schema { objects: self.current.clone() });
         }
-        // The rows cached for those names, and the largest rowid of a row the step did not
-        // touch: it still exists, so every row created since has a larger rowid (SQLite gives
-        // a new row the largest rowid plus one, until that reaches 2^63 - 1).
+        let Some(rows) = self.rows_of(conn, &names)? else { return self.read(conn) };
         let named: Vec<&String> = names.iter().filter_map(|t| self.by_table.get(t)).flatten().collect();
-        let rowids: Vec<i64> = named.iter().filter_map(|k| self.entries.get(*k)).map(|e| e.rowid).collect();
-        let untouched = self
-            .by_rowid
-            .iter()
-            .rev()
-            .find(|(_, k)| self.entries.get(*k).is_some_and(|e| !names.contains(&e.table)))
-            .map_or(0, |(rowid, _)| *rowid);
-        if untouched > i64::MAX / 2 {
-            return self.read(conn);
-        }
-        let rows = schema_rows(conn, Some((&rowids, untouched)))?;
         let present: std::collections::HashSet<String> = rows.iter().map(|r| entry_key(&r.kind, &r.name)).collect();
         // Every cached row the footprint names is either read again or gone.
         let gone: Vec<String> = named.into_iter().filter(|k| !present.contains(*k)).cloned().collect();
@@ -153,23 +140,9 @@ impl SchemaCache {
         names.extend(self.uncacheable.keys().cloned());
         names.extend(before.keys().filter_map(|k| self.entries.get(*k).map(|e| e.table.clone())));
         names.extend(before.values().flatten().map(|e| e.table.clone()));
-        let untouched = self
-            .by_rowid
-            .iter()
-            .rev()
-            .find(|(_, k)| self.entries.get(*k).is_some_and(|e| !names.contains(&e.table)))
-            .map_or(0, |(rowid, _)| *rowid);
-        let rows = if full || untouched > i64::MAX / 2 {
-            schema_rows(conn, None)?
-        } else {
-            let rowids: Vec<i64> = names
-                .iter()
-                .filter_map(|t| self.by_table.get(t))
-                .flatten()
-                .filter_map(|k| self.entries.get(k))
-                .map(|e| e.rowid)
-                .collect();
-            schema_rows(conn, Some((&rowids, untouched)))?
+        let rows = match (full, self.rows_of(conn, &names)?) {
+            (false, Some(rows)) => rows,
+            _ => schema_rows(conn, None)?,
         };
         // Every row read must be one that was there, with the same text; every row that was
         // there, among those that could be read, must have been read.
@@ -223,6 +196,27 @@ impl SchemaCache {
         }
         self.changed = changed;
         Ok(true)
+    }
+
+    /// The catalog rows of the tables `names` (with their indexes, views and triggers) and every
+    /// row created since the cache last read the others, without scanning `sqlite_schema`: the
+    /// rows cached for those names, and every row above the largest rowid of a row of another
+    /// table (it still exists, so every row created since has a larger rowid: SQLite gives a new
+    /// row the largest rowid plus one, until that reaches 2^63 - 1). `None` once rowids come
+    /// near that limit.
+    fn rows_of(&self, conn: &Connection, names: &BTreeSet<String>) -> Result<Option<Vec<Row>>> {
+        let untouched = self
+            .by_rowid
+            .iter()
+            .rev()
+            .find(|(_, k)| self.entries.get(*k).is_some_and(|e| !names.contains(&e.table)))
+            .map_or(0, |(rowid, _)| *rowid);
+        if untouched > i64::MAX / 2 {
+            return Ok(None);
+        }
+        let named = names.iter().filter_map(|t| self.by_table.get(t)).flatten();
+        let rowids: Vec<i64> = named.filter_map(|k| self.entries.get(k)).map(|e| e.rowid).collect();
+        schema_rows(conn, Some((&rowids, untouched))).map(Some)
     }
 
     /// Tables (lower-cased) whose definition the last read found added, changed or removed.
