@@ -36,7 +36,6 @@ impl Migrator {
 
     /// A session on `conn`, whose authorizer is `watch` already (the harness installs one per
     /// database, not one per step: installing an authorizer expires every prepared statement).
-    #[cfg(feature = "harness")]
     /// `tracked`: the caller knows the history table exists (it applied an up on this
     /// database), so the session does not ask the catalog.
     #[cfg(feature = "harness")]

@@ -140,9 +140,11 @@ impl SchemaCache {
         names.extend(self.uncacheable.keys().cloned());
         names.extend(before.keys().filter_map(|k| self.entries.get(*k).map(|e| e.table.clone())));
         names.extend(before.values().flatten().map(|e| e.table.clone()));
-        let rows = match (full, self.rows_of(conn, &names)?) {
-            (false, Some(rows)) => rows,
-            _ => schema_rows(conn, None)?,
+        let some = if full { None } else { self.rows_of(conn, &names)? };
+        let all = some.is_none();
+        let rows = match some {
+            Some(rows) => rows,
+            None => schema_rows(conn, None)?,
         };
         // Every row read must be one that was there, with the same text; every row that was
         // there, among those that could be read, must have been read.
@@ -156,22 +158,15 @@ impl SchemaCache {
             }
             read.insert(key, row.rowid);
         }
-        let expected: Vec<&str> = if full {
-            let mut keys: Vec<&str> =
-                self.entries.keys().map(String::as_str).filter(|k| !before.contains_key(k)).collect();
-            keys.extend(before.iter().filter(|(_, old)| old.is_some()).map(|(k, _)| *k));
-            keys
+        // The rows that were there among those read: every cached one (all rows were read) or
+        // those of the tables named, as they were before the trial.
+        let cached: Box<dyn Iterator<Item = &String>> = if all {
+            Box::new(self.entries.keys())
         } else {
-            let mut keys: Vec<&str> = names
-                .iter()
-                .filter_map(|t| self.by_table.get(t))
-                .flatten()
-                .map(String::as_str)
-                .filter(|k| !before.contains_key(k))
-                .collect();
-            keys.extend(before.iter().filter(|(_, old)| old.is_some()).map(|(k, _)| *k));
-            keys
+            Box::new(names.iter().filter_map(|t| self.by_table.get(t)).flatten())
         };
+        let mut expected: Vec<&str> = cached.map(String::as_str).filter(|k| !before.contains_key(k)).collect();
+        expected.extend(before.iter().filter(|(_, old)| old.is_some()).map(|(k, _)| *k));
         if expected.len() != read.len() || expected.iter().any(|k| !read.contains_key(*k)) {
             return Ok(false);
         }
