@@ -147,32 +147,16 @@ pub fn mismatches(conn: &Connection) -> Result<Vec<Mismatch>> {
 }
 
 fn mismatches_of(conn: &Connection, child: &str) -> Result<Vec<Mismatch>> {
-    // (id, seq, parent, from, to), in key order.
-    let mut rows: Vec<(i64, i64, String, String, Option<String>)> =
-        crate::pragma::list(conn, Some("main"), "foreign_key_list", child, |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .map_err(fk_error)?;
-    rows.sort_by_key(|r| (r.0, r.1));
-    let rows: Vec<(i64, String, String, Option<String>)> =
-        rows.into_iter().map(|(id, _, p, f, t)| (id, p, f, t)).collect();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < rows.len() {
-        let id = rows[i].0;
-        let key: Vec<&(i64, String, String, Option<String>)> = rows[i..].iter().take_while(|r| r.0 == id).collect();
-        i += key.len();
-        let parent = &key[0].1;
-        let from: Vec<&str> = key.iter().map(|r| r.2.as_str()).collect();
-        let to: Vec<Option<&str>> = key.iter().map(|r| r.3.as_deref()).collect();
+    for key in crate::pragma::foreign_keys(conn, Some("main"), child).map_err(fk_error)? {
+        let to: Vec<Option<&str>> = key.to.iter().map(Option::as_deref).collect();
         let shown_to = if to.iter().all(Option::is_none) {
             String::new()
         } else {
             format!("({})", to.iter().map(|t| t.unwrap_or("?")).collect::<Vec<_>>().join(", "))
         };
-        let described = format!("({}) -> {parent}{shown_to}", from.join(", "));
-        let reason = mismatch_reason(conn, parent, from.len(), &to)?;
-        if let Some(reason) = reason {
+        let described = format!("({}) -> {}{shown_to}", key.from.join(", "), key.parent);
+        if let Some(reason) = mismatch_reason(conn, &key.parent, key.from.len(), &to)? {
             out.push(Mismatch { child: child.to_string(), key: described, reason });
         }
     }

@@ -30,6 +30,48 @@ pub(crate) fn list<T>(
     rows.collect()
 }
 
+/// One foreign key of a table, gathered from its `PRAGMA foreign_key_list` rows, names as
+/// written.
+#[derive(Clone, Debug)]
+pub(crate) struct ForeignKey {
+    /// The parent table.
+    pub parent: String,
+    /// The child's columns, in key order.
+    pub from: Vec<String>,
+    /// The parent's columns, in key order (`None` where the key names none).
+    pub to: Vec<Option<String>>,
+    pub on_update: String,
+    pub on_delete: String,
+    pub matching: String,
+}
+
+/// The foreign keys of `table`, in SQLite's key order (`id`, then `seq` within a key).
+pub(crate) fn foreign_keys(conn: &Connection, schema: Option<&str>, table: &str) -> rusqlite::Result<Vec<ForeignKey>> {
+    let mut rows = list(conn, schema, "foreign_key_list", table, |r| {
+        let key = ForeignKey {
+            parent: r.get(2)?,
+            from: vec![r.get(3)?],
+            to: vec![r.get(4)?],
+            on_update: r.get(5)?,
+            on_delete: r.get(6)?,
+            matching: r.get(7)?,
+        };
+        Ok(((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?), key))
+    })?;
+    rows.sort_by_key(|(id_seq, _)| *id_seq);
+    let mut keys: Vec<(i64, ForeignKey)> = Vec::new();
+    for ((id, _), key) in rows {
+        match keys.last_mut() {
+            Some((last, existing)) if *last == id => {
+                existing.from.extend(key.from);
+                existing.to.extend(key.to);
+            }
+            _ => keys.push((id, key)),
+        }
+    }
+    Ok(keys.into_iter().map(|(_, key)| key).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +97,20 @@ mod tests {
         }
         let none = list(&conn, Some("main"), "table_xinfo", "missing", |r| r.get::<_, String>(1)).unwrap();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn foreign_keys_come_whole_and_in_order() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE p (a, b, c, PRIMARY KEY (a, b));\n\
+             CREATE TABLE c (x, y, z, FOREIGN KEY (y, x) REFERENCES p (b, a) ON DELETE CASCADE, \
+             FOREIGN KEY (z) REFERENCES p);",
+        )
+        .unwrap();
+        let keys = foreign_keys(&conn, Some("main"), "c").unwrap();
+        let shown: Vec<String> = keys.iter().map(|k| format!("{:?} -> {:?} {}", k.from, k.to, k.on_delete)).collect();
+        // SQLite lists the keys last first.
+        assert_eq!(shown, [r#"["z"] -> [None] NO ACTION"#, r#"["y", "x"] -> [Some("b"), Some("a")] CASCADE"#]);
     }
 }

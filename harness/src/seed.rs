@@ -143,27 +143,15 @@ fn columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
 }
 
 fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
-    let mut rows: Vec<(i64, i64, String, String, Option<String>)> =
-        crate::pragma::list(conn, Some("main"), "foreign_key_list", table, |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let keys = crate::pragma::foreign_keys(conn, Some("main"), table).map_err(ctx(table))?;
+    Ok(keys
+        .into_iter()
+        .map(|k| ForeignKey {
+            from: k.from,
+            parent: k.parent.to_ascii_lowercase(),
+            to: k.to.into_iter().flatten().collect(),
         })
-        .map_err(ctx(table))?;
-    rows.sort_by_key(|r| (r.0, r.1));
-    let rows: Vec<(i64, String, String, Option<String>)> =
-        rows.into_iter().map(|(id, _, p, f, t)| (id, p, f, t)).collect();
-    let mut out: Vec<(i64, ForeignKey)> = Vec::new();
-    for (id, parent, from, to) in rows {
-        if out.last().is_none_or(|(last, _)| *last != id) {
-            out.push((id, ForeignKey { from: Vec::new(), parent: parent.to_ascii_lowercase(), to: Vec::new() }));
-        }
-        if let Some((_, key)) = out.last_mut() {
-            key.from.push(from);
-            if let Some(to) = to {
-                key.to.push(to);
-            }
-        }
-    }
-    Ok(out.into_iter().map(|(_, k)| k).collect())
+        .collect())
 }
 
 /// The literals written in the table's definition (its CHECKs' `IN` lists and bounds): values a

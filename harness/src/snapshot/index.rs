@@ -1,4 +1,4 @@
-//! An index as snapshot lines (`pragma_index_list`, `pragma_index_xinfo`, and its `CREATE
+//! An index as snapshot lines (`PRAGMA index_list` and `index_xinfo`, and its `CREATE
 //! INDEX` text for expressions and a partial index's `WHERE`), and the indexes SQLite makes for
 //! `UNIQUE` and `PRIMARY KEY` constraints, named by their shape.
 

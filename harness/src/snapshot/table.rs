@@ -1,5 +1,5 @@
-//! A table as snapshot lines: its columns (`pragma_table_xinfo`), options, checks and foreign
-//! keys (`pragma_foreign_key_list`), with what only the `CREATE TABLE` text says (collations,
+//! A table as snapshot lines: its columns (`PRAGMA table_xinfo`), options, checks and foreign
+//! keys (`PRAGMA foreign_key_list`), with what only the `CREATE TABLE` text says (collations,
 //! generated expressions, checks, deferrable modes) taken from that text.
 
 use std::collections::BTreeMap;
@@ -191,55 +191,23 @@ fn option_lines(tokens: &[Token]) -> Vec<Line> {
     lines
 }
 
-/// One foreign key, gathered from its `pragma_foreign_key_list` rows.
-struct ForeignKey {
-    target: String,
-    from: Vec<String>,
-    to: Vec<Option<String>>,
-    on_update: String,
-    on_delete: String,
-    matching: String,
-}
-
 /// One `foreign key …` line per key, sorted; false when a key names no parent columns (its
 /// line depends on the parent's primary key).
 fn foreign_key_lines(conn: &Connection, table: &str, definition: &Definition<'_>) -> Result<(Vec<Line>, bool)> {
-    let ctx = || Error::sqlite(format!("cannot read table {table} (foreign_key_list)"));
-    let mut rows: Vec<((i64, i64), ForeignKey)> = crate::pragma::list(conn, None, "foreign_key_list", table, |r| {
-        let fk = ForeignKey {
-            target: r.get::<_, String>(2)?.to_lowercase(),
-            from: vec![r.get::<_, String>(3)?.to_lowercase()],
-            to: vec![r.get::<_, Option<String>>(4)?.map(|t| t.to_lowercase())],
-            on_update: r.get(5)?,
-            on_delete: r.get(6)?,
-            matching: r.get(7)?,
-        };
-        Ok(((r.get(0)?, r.get(1)?), fk))
-    })
-    .map_err(ctx())?;
-    rows.sort_by_key(|(id_seq, _)| *id_seq);
-    let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
-    for ((id, _), fk) in rows {
-        match keys.get_mut(&id) {
-            Some(existing) => {
-                existing.from.extend(fk.from);
-                existing.to.extend(fk.to);
-            }
-            None => {
-                keys.insert(id, fk);
-            }
-        }
-    }
+    let keys = crate::pragma::foreign_keys(conn, None, table)
+        .map_err(Error::sqlite(format!("cannot read table {table} (foreign_key_list)")))?;
     let mut lines = Vec::new();
     let mut cacheable = true;
-    for ForeignKey { target, from, to, on_update, on_delete, matching } in keys.into_values() {
-        let to: Vec<String> = if to.iter().any(Option::is_none) {
+    for key in keys {
+        let target = key.parent.to_lowercase();
+        let to: Vec<String> = if key.to.iter().any(Option::is_none) {
             cacheable = false;
             primary_key(conn, &target)?
         } else {
-            to.into_iter().flatten().collect()
+            key.to.iter().flatten().map(|t| t.to_lowercase()).collect()
         };
-        let columns = from.join(", ");
+        let columns = key.from.iter().map(|f| f.to_lowercase()).collect::<Vec<_>>().join(", ");
+        let (on_update, on_delete, matching) = (&key.on_update, &key.on_delete, &key.matching);
         let mode = definition
             .deferrable
             .iter()
