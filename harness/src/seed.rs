@@ -102,13 +102,12 @@ pub fn seed(conn: &Connection, tables: &[String], rows: usize, seed: u64) -> Res
 /// `table`, `virtual`, `shadow` or `view` for a name in `main`, as `PRAGMA table_list` says
 /// (before SQLite 3.37, which lacks it: the catalog's type, with `CREATE VIRTUAL` told apart).
 fn kind(conn: &Connection, table: &str) -> Result<Option<String>> {
-    let listed = conn
-        .prepare_cached("SELECT type FROM pragma_table_list WHERE schema = 'main' AND lower(name) = ?1")
-        .and_then(|mut s| s.query_row([table], |r| r.get::<_, String>(0)));
-    match listed {
-        Ok(kind) => return Ok(Some(kind)),
-        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
-        Err(_) => {}
+    // The PRAGMA, not its table-valued function (see `pragma`); it matches names as `lower`
+    // does, ASCII letters only. An older SQLite ignores a PRAGMA it does not know, so the
+    // version decides.
+    if rusqlite::version_number() >= 3_037_000 {
+        let listed = crate::pragma::list(conn, Some("main"), "table_list", table, |r| r.get::<_, String>(2));
+        return listed.map(|kinds| kinds.into_iter().next()).map_err(ctx(table));
     }
     let row = conn
         .prepare_cached("SELECT type, coalesce(sql, '') FROM main.sqlite_schema WHERE lower(name) = ?1")

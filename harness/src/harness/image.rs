@@ -57,15 +57,11 @@ impl Image {
         Ok(Image { pages })
     }
 
-    fn bytes(&self) -> Vec<u8> {
-        self.pages.iter().flat_map(|p| p.iter().copied()).collect()
-    }
-
     /// A new private in-memory database holding this image. (A new connection: loading an
     /// image into a connection that holds prepared statements is not safe to rely on.)
     pub fn open(&self) -> Result<Connection> {
         let mut conn = memory()?;
-        crate::compat::deserialize(&mut conn, &self.bytes())
+        crate::compat::deserialize(&mut conn, &self.pages)
             .map_err(Error::sqlite("cannot load a stored database image"))?;
         Ok(conn)
     }
@@ -73,8 +69,12 @@ impl Image {
     /// Writes the image as a database file at `path` (which must not exist).
     pub fn write(&self, path: &Path) -> Option<PathBuf> {
         use std::io::Write;
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).ok()?;
-        file.write_all(&self.bytes()).ok()?;
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).ok()?;
+        let mut file = std::io::BufWriter::new(file);
+        for page in &self.pages {
+            file.write_all(page).ok()?;
+        }
+        file.flush().ok()?;
         Some(path.to_path_buf())
     }
 }

@@ -239,6 +239,22 @@ fn walks_failed(message: String) -> Finding {
 /// A walk's moves as made: direction and target of each.
 type Moves = Vec<(Direction, RevisionId)>;
 
+/// A move as the graph and the migrator's plan resolve it before it runs.
+struct Resolved {
+    direction: Direction,
+    target: RevisionId,
+    planned: Planned,
+}
+
+enum Planned {
+    /// The revisions it runs, in order, and the applied set it must leave.
+    Run(Vec<RevisionId>, BTreeSet<RevisionId>),
+    /// The migrator refuses it: a downgrade through an irreversible migration.
+    Refused,
+    /// The plan failed otherwise (a defect of the planner, reported as the walk's failure).
+    Failed(String),
+}
+
 struct Walker<'a> {
     set: &'a MigrationSet,
     migrator: Migrator,
@@ -247,7 +263,7 @@ struct Walker<'a> {
     prefixes: &'a BTreeMap<usize, Prefix>,
     /// Canonical schemas of the states the round trip did not visit, built once each.
     canonical: RefCell<HashMap<Vec<RevisionId>, Schema>>,
-    /// The walks already made: start state and moves.
+    /// Every start state and run of moves already made, with each of its beginnings.
     walked: RefCell<std::collections::HashSet<(usize, Moves)>>,
 }
 
@@ -262,61 +278,70 @@ impl Walker<'_> {
         let order = self.set.order();
         let graph = self.set.graph();
         let k = window.start + walk.start % (window.end + 2 - window.start);
-        // A walk that makes the same moves from the same state as one already walked would
-        // run the same SQL on the same state again: it is not run (small windows repeat often).
-        if !self.walked.borrow_mut().insert((k, self.moves_of(window, k, walk))) {
-            return Ok(());
+        let moves = self.moves_of(window, k, walk);
+        // The moves that run SQL, from the same state as a walk already made (or the
+        // beginning of one), would run the same SQL on the same state again: such a walk is
+        // not run (small windows repeat often). A move to a state the database is in already
+        // runs nothing, so it is left out (and so is a walk of such moves only).
+        let made: Moves =
+            moves.iter().filter(|m| matches!(m.planned, Planned::Run(..))).map(|m| (m.direction, m.target)).collect();
+        {
+            let mut walked = self.walked.borrow_mut();
+            if made.is_empty() || walked.contains(&(k, made.clone())) {
+                return Ok(());
+            }
+            walked.extend((1..=made.len()).map(|len| (k, made[..len].to_vec())));
         }
         let prefix = self.prefixes.get(&k).ok_or("a stored state is missing")?;
         let mut conn = prefix.image.open().map_err(|e| e.to_string())?;
         let mut cache = prefix.cache.clone().unwrap_or_default();
-        // The history as the migrator reads it, checked after every move; each move is planned
-        // from it, as `upgrade` and `downgrade` would plan it after reading it themselves.
-        let mut state = self.migrator.state(&conn).map_err(|e| e.to_string())?;
-        if state.applied != order[..k].iter().copied().collect::<BTreeSet<_>>() {
+        let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
+        // The history as recorded must be the stored state's revisions; after every move, the
+        // set the graph says (each move is planned from the set before it, as `upgrade` and
+        // `downgrade` plan from the history they read).
+        // (Only base has no history table; a move from it that runs SQL is an upgrade, which
+        // creates one.)
+        let recorded = |conn: &Connection| crate::history::recorded(conn).map_err(|e| e.to_string());
+        let start =
+            if crate::history::exists(&conn).map_err(|e| e.to_string())? { recorded(&conn)? } else { BTreeSet::new() };
+        if !same_revisions(&start, &applied) {
             return Err("the stored state's history is not its revisions".into());
         }
-        trace.push(format!("start at {}", at(&graph.heads_of(&state.applied))));
+        trace.push(format!("start at {}", at(&graph.heads_of(&applied))));
         // One session for the walk's moves, as one `upgrade` or `downgrade` would hold for its steps.
         let mut session = self.migrator.session_known(&mut conn, self.opened).map_err(|e| e.to_string())?;
-        let in_window = &order[window.start..=window.end];
-        for mv in &walk.moves {
-            let Some((direction, target, expected)) = self.resolve(in_window, &state.applied, *mv) else { continue };
-            trace.push(format!("{direction} {target}"));
-            let outcome = self
-                .migrator
-                .plan(&state, direction, Target::Revision(target))
-                .and_then(|path| session.run(&path, direction, &mut |_| {}));
-            let mut footprint = crate::watch::Footprint::default();
-            match outcome {
-                Ok(report) => report.steps.iter().for_each(|s| footprint.extend(&s.footprint)),
+        for mv in &moves {
+            trace.push(format!("{} {}", mv.direction, mv.target));
+            let (path, expected) = match &mv.planned {
+                Planned::Run(path, expected) => (path, expected),
                 // Irreversible migrations make some downgrades impossible; that is not a failure.
-                Err(crate::error::Error::Irreversible { .. }) => {
+                Planned::Refused => {
                     trace.push("(refused: irreversible)".into());
                     continue;
                 }
-                Err(e) => return Err(e.to_string()),
-            }
-            // The history as recorded must be the set the graph says; the next move is planned
-            // from it. (The walk's start read and validated the whole history; a move writes
-            // only the rows of the revisions it runs, each with the checksum the migrator holds.)
-            let recorded = crate::history::recorded(session.conn()).map_err(|e| e.to_string())?;
-            if recorded.len() != expected.len() || expected.iter().any(|r| !recorded.contains(r.as_str())) {
-                let known: BTreeSet<RevisionId> = recorded.iter().filter_map(|r| RevisionId::parse(r)).collect();
+                Planned::Failed(e) => return Err(e.clone()),
+            };
+            let report = session.run(path, mv.direction, &mut |_| {}).map_err(|e| e.to_string())?;
+            let mut footprint = crate::watch::Footprint::default();
+            report.steps.iter().for_each(|s| footprint.extend(&s.footprint));
+            // The history as recorded must be the set the graph says. (A move writes only the
+            // rows of the revisions it runs, each with the checksum the migrator holds.)
+            let now = recorded(session.conn())?;
+            if !same_revisions(&now, expected) {
+                let known: BTreeSet<RevisionId> = now.iter().filter_map(|r| RevisionId::parse(r)).collect();
                 return Err(format!(
                     "the database is at {}, but the graph says it should be at {}",
                     at(&graph.heads_of(&known)),
-                    at(&graph.heads_of(&expected))
+                    at(&graph.heads_of(expected))
                 ));
             }
-            state.applied = expected;
-            let applied = &state.applied;
+            applied.clone_from(expected);
             let actual = cache.read_after(session.conn(), &footprint).map_err(|e| e.to_string())?;
-            let (canonical, visited) = self.canonical(applied)?;
+            let (canonical, visited) = self.canonical(&applied)?;
             if actual != canonical {
                 return Err(format!(
                     "the database (at {}) differs from the canonical schema of its applied set:\n{}",
-                    at(&graph.heads_of(applied)),
+                    at(&graph.heads_of(&applied)),
                     render_changes(&canonical.diff(&actual))
                 ));
             }
@@ -355,20 +380,29 @@ impl Walker<'_> {
         }
     }
 
-    /// The moves `walk` makes from the state after the first `k` revisions, worked out on the
-    /// graph alone (a move the migrator refuses leaves the applied set as it was).
-    fn moves_of(&self, window: Window, k: usize, walk: &Walk) -> Moves {
+    /// The moves `walk` makes from the state after the first `k` revisions, resolved on the
+    /// graph and planned as the migrator plans them, each from the applied set the moves before
+    /// it leave; a move to the state it starts from (it would run nothing) is left out.
+    fn moves_of(&self, window: Window, k: usize, walk: &Walk) -> Vec<Resolved> {
         let order = self.set.order();
         let in_window = &order[window.start..=window.end];
         let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
         let mut out = Vec::new();
         for mv in &walk.moves {
             let Some((direction, target, expected)) = self.resolve(in_window, &applied, *mv) else { continue };
-            out.push((direction, target));
-            let state = crate::migrator::State { applied: applied.clone(), rows: Vec::new() };
-            if self.migrator.plan(&state, direction, Target::Revision(target)).is_ok() {
-                applied = expected;
+            if expected == applied {
+                continue;
             }
+            let state = crate::migrator::State { applied: applied.clone(), rows: Vec::new() };
+            let planned = match self.migrator.plan(&state, direction, Target::Revision(target)) {
+                Ok(path) => {
+                    applied.clone_from(&expected);
+                    Planned::Run(path, expected)
+                }
+                Err(crate::error::Error::Irreversible { .. }) => Planned::Refused,
+                Err(e) => Planned::Failed(e.to_string()),
+            };
+            out.push(Resolved { direction, target, planned });
         }
         out
     }
@@ -403,6 +437,11 @@ impl Walker<'_> {
     }
 }
 
+/// True when the recorded revisions are exactly `applied`.
+fn same_revisions(recorded: &BTreeSet<String>, applied: &BTreeSet<RevisionId>) -> bool {
+    recorded.len() == applied.len() && applied.iter().all(|r| recorded.contains(r.as_str()))
+}
+
 /// "base" or the heads of a state, for messages.
 fn at(heads: &[RevisionId]) -> String {
     if heads.is_empty() {
@@ -426,6 +465,62 @@ mod tests {
                 Fixture::new(tag, parents, &up, Some(&down)).tables(&[(&table(tag), "created")])
             })
             .collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn moves_that_run_nothing_are_left_out_and_refused_ones_marked() {
+        use retort_build::testing::{Fixture, id, set};
+        // a -> (b, c) -> d, with the merge d irreversible: order a, b, c, d, one window b..=d.
+        let create = |tag: &str| format!("CREATE TABLE t{tag} (x);");
+        let fixture = |tag: &str, parents: &[&str], reversible: bool| {
+            let down = format!("DROP TABLE t{tag};");
+            Fixture::new(tag, parents, &create(tag), reversible.then_some(down.as_str()))
+                .tables(&[(&format!("t{tag}"), "created")])
+        };
+        let set = set(&[
+            fixture("a", &[], true),
+            fixture("b", &["a"], true),
+            fixture("c", &["a"], true),
+            fixture("d", &["b", "c"], false),
+        ]);
+        let window = Window { start: 1, end: 3 };
+        assert_eq!(windows(&set), [window]);
+        let opened = Settings::of(&super::super::image::memory().unwrap()).unwrap();
+        let prefixes = BTreeMap::new();
+        let walker = Walker {
+            set: &set,
+            migrator: Migrator::new(set.clone()),
+            opened: &opened,
+            prefixes: &prefixes,
+            canonical: RefCell::default(),
+            walked: RefCell::default(),
+        };
+        let applied = |tags: &[&str]| tags.iter().map(|t| id(t)).collect::<BTreeSet<_>>();
+        let resolved = |start: usize, moves: Vec<Move>| {
+            walker
+                .moves_of(window, window.start + start, &Walk { window: 0, start, moves })
+                .into_iter()
+                .map(|m| {
+                    let planned = match m.planned {
+                        Planned::Run(path, leaves) => Some((path, leaves)),
+                        Planned::Refused => None,
+                        Planned::Failed(e) => panic!("{e}"),
+                    };
+                    (m.direction, m.target, planned)
+                })
+                .collect::<Vec<_>>()
+        };
+        // From {a}: up to b, up to b again (already there: left out), up to c.
+        assert_eq!(
+            resolved(0, vec![Move::Up(0), Move::Up(0), Move::Up(1)]),
+            [
+                (Direction::Up, id("b"), Some((vec![id("b")], applied(&["a", "b"])))),
+                (Direction::Up, id("c"), Some((vec![id("c")], applied(&["a", "b", "c"])))),
+            ]
+        );
+        // From head: down to d (nothing above it: left out), down to b (through the
+        // irreversible d: refused), up to b (applied: left out).
+        assert_eq!(resolved(3, vec![Move::Down(2), Move::Down(0), Move::Up(0)]), [(Direction::Down, id("b"), None)]);
     }
 
     #[test]
