@@ -17,6 +17,7 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
 use crate::error::{Error, Result};
+use crate::snapshot::SchemaCache;
 
 /// SQLite's own tables that hold rows a migration can change without the authorizer naming them
 /// (AUTOINCREMENT counters, ANALYZE statistics): always fingerprinted.
@@ -118,45 +119,38 @@ pub fn all_tables(conn: &Connection) -> Result<BTreeSet<String>> {
         .map_err(ctx("the table list"))
 }
 
-/// Fingerprints of `tables` (lower-cased names) in `conn`'s `main` database. One catalog query
-/// finds which exist and how to read them; then each table that exists is read.
-pub fn tables<'a>(conn: &Connection, tables: impl IntoIterator<Item = &'a String>, read: Read) -> Result<Tables> {
-    let mut out: Tables = tables.into_iter().map(|t| (t.clone(), None)).collect();
-    if out.is_empty() {
-        return Ok(out);
+/// Fingerprints of `tables` (lower-cased names) in `conn`'s `main` database. Which of them
+/// exist, how to read them and their triggers come from `catalog`, which must have read the
+/// schema as it is now: nothing scans `sqlite_schema`. SQLite's own tables, which the cache does
+/// not hold, are looked up by name (`PRAGMA table_info`, a lookup in the connection's schema).
+pub fn tables<'a>(
+    conn: &Connection,
+    catalog: &SchemaCache,
+    tables: impl IntoIterator<Item = &'a String>,
+    read: Read,
+) -> Result<Tables> {
+    if !catalog.is_primed() {
+        return Err(Error::Misuse("fingerprints asked of a schema cache that has read nothing".into()));
     }
-    // (type, lower-cased name, its table, sql) of every table and trigger of the tables asked
-    // for, in creation order. The names are bound, one parameter each (a table-valued function
-    // such as `json_each` would make preparing the statement cost several times as much).
-    // (SQLite allows 999 parameters before 3.32: the names go 500 at a time.)
-    let names: Vec<&String> = out.keys().collect();
-    let mut rows: Vec<(i64, String, String, String, String)> = Vec::new();
-    for chunk in names.chunks(500) {
-        let params = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT rowid, type, lower(name), lower(tbl_name), coalesce(sql, '') FROM main.sqlite_schema \
-             WHERE type IN ('table', 'trigger') AND lower(tbl_name) IN ({params})"
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(ctx("the catalog"))?;
-        let found = stmt
-            .query_map(rusqlite::params_from_iter(chunk), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let mut out = Tables::new();
+    for name in tables {
+        let found = if INTERNAL_TABLES.contains(&name.as_str()) {
+            // Rowid tables, which SQLite allows no trigger on.
+            let columns = crate::pragma::list(conn, Some("main"), "table_info", name, |_| Ok(()));
+            (!columns.map_err(ctx(name))?.is_empty()).then(|| (true, Vec::new()))
+        } else {
+            catalog.table_catalog(name).map(|(sql, triggers)| {
+                let tokens = retort_build::sql::tokenize(sql);
+                let without_rowid = tokens.windows(2).any(|w| w[0].is("WITHOUT") && w[1].is("ROWID"));
+                let is_virtual = tokens.get(1).is_some_and(|t| t.is("VIRTUAL"));
+                (!without_rowid && !is_virtual, triggers)
             })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(ctx("the catalog"))?;
-        rows.extend(found);
-    }
-    rows.sort_by_key(|r| r.0);
-    let rows: Vec<(String, String, String, String)> = rows.into_iter().map(|(_, a, b, c, d)| (a, b, c, d)).collect();
-    for (_, name, _, sql) in rows.iter().filter(|r| r.0 == "table") {
-        let tokens = retort_build::sql::tokenize(sql);
-        let without_rowid = tokens.windows(2).any(|w| w[0].is("WITHOUT") && w[1].is("ROWID"));
-        let is_virtual = tokens.get(1).is_some_and(|t| t.is("VIRTUAL"));
-        let rowid = !without_rowid && !is_virtual;
-        let triggers = rows.iter().filter(|r| r.0 == "trigger" && r.2 == *name).map(|r| r.1.clone()).collect();
-        if let Some(fp) = table(conn, name, rowid, triggers, read)? {
-            out.insert(name.clone(), Some(fp));
-        }
+        };
+        let fingerprint = match found {
+            Some((rowid, triggers)) => table(conn, name, rowid, triggers, read)?,
+            None => None,
+        };
+        out.insert(name.clone(), fingerprint);
     }
     Ok(out)
 }
@@ -243,7 +237,9 @@ mod tests {
     use super::*;
 
     fn fp(conn: &Connection, t: &str) -> Option<TableFingerprint> {
-        tables(conn, [&t.to_string()], Read::Digest).unwrap().remove(t).unwrap()
+        let mut cache = SchemaCache::default();
+        cache.read(conn).unwrap();
+        tables(conn, &cache, [&t.to_string()], Read::Digest).unwrap().remove(t).unwrap()
     }
 
     #[test]
@@ -277,6 +273,26 @@ mod tests {
         conn.execute_batch("DROP TRIGGER t1; CREATE TRIGGER t1 AFTER INSERT ON t BEGIN SELECT 1; END;").unwrap();
         assert_ne!(fp(&conn, "t").unwrap(), ordered, "the triggers now fire in another order");
         assert_eq!(ordered.triggers, ["t1", "t2"]);
+    }
+
+    #[test]
+    fn sqlites_own_tables_count_once_they_hold_rows() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, x);").unwrap();
+        assert_eq!(fp(&conn, "sqlite_sequence"), None, "created, still empty");
+        assert_eq!(fp(&conn, "sqlite_stat1"), None, "not created");
+        conn.execute_batch("INSERT INTO a (x) VALUES (1); CREATE INDEX a_x ON a (x); ANALYZE;").unwrap();
+        assert_eq!(fp(&conn, "sqlite_sequence").unwrap().rows, 1);
+        assert_eq!(fp(&conn, "sqlite_stat1").unwrap().rows, 1);
+        conn.execute_batch("DROP TABLE sqlite_stat1;").unwrap();
+        assert_eq!(fp(&conn, "sqlite_stat1"), None, "dropped");
+    }
+
+    #[test]
+    fn a_cache_that_has_read_nothing_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        let err = tables(&conn, &SchemaCache::default(), [&"t".to_string()], Read::Digest).unwrap_err();
+        assert!(matches!(err, Error::Misuse(_)), "{err}");
     }
 
     #[test]

@@ -43,7 +43,15 @@ pub fn violations(conn: &Connection) -> Result<Vec<Violation>> {
     rows.take(20).collect::<rusqlite::Result<Vec<_>>>().map_err(fk_error)
 }
 
+/// True when `main` holds a table named `table` (any case). `PRAGMA table_list` (SQLite 3.37 and
+/// later; an older one ignores a PRAGMA it does not know) looks the name up in the connection's
+/// schema, where the query scans `sqlite_schema`.
 fn table_exists(conn: &Connection, table: &str) -> Result<bool> {
+    if rusqlite::version_number() >= 3_037_000 {
+        let kinds = crate::pragma::list(conn, Some("main"), "table_list", table, |r| r.get::<_, String>(2));
+        // `table`, `virtual` or `shadow` (all of type `table` in `sqlite_schema`), not `view`.
+        return kinds.map(|kinds| kinds.iter().any(|k| k != "view")).map_err(fk_error);
+    }
     conn.prepare_cached("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE")
         .and_then(|mut stmt| stmt.query_row([table], |r| r.get::<_, i64>(0)))
         .map(|n| n > 0)
@@ -221,6 +229,20 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(schema).unwrap();
         mismatches(&conn).unwrap().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_table_exists_in_any_case_and_a_view_is_no_table() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE \"Mixed Case\" (a); CREATE VIRTUAL TABLE f USING fts5(body); CREATE VIEW v AS SELECT 1;",
+        )
+        .unwrap();
+        for (name, exists) in
+            [("mixed case", true), ("MIXED CASE", true), ("f", true), ("f_data", true), ("v", false), ("nope", false)]
+        {
+            assert_eq!(table_exists(&conn, name).unwrap(), exists, "{name}");
+        }
     }
 
     #[test]

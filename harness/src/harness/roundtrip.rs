@@ -279,7 +279,7 @@ impl DataRun {
         }
         let as_left: fingerprint::Tables =
             changed.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
-        db.tables.extend(fingerprint::tables(db.conn.get(), &changed, db.read)?);
+        db.tables.extend(fingerprint::tables(db.conn.get(), &db.cache, &changed, db.read)?);
         Ok(as_left)
     }
 }
@@ -414,7 +414,7 @@ pub(super) fn run(
             let dirty = db.dirty(&[&up])?;
             let tables_before: fingerprint::Tables =
                 dirty.iter().map(|t| (t.clone(), db.tables.get(t).cloned().flatten())).collect();
-            let after = fingerprint::tables(db.conn.get(), &dirty, db.read)?;
+            let after = fingerprint::tables(db.conn.get(), &db.cache, &dirty, db.read)?;
             let lost = data.as_mut().map_or(Vec::new(), |data| data.up_kept(m, &tables_before, &after));
             if !lost.is_empty() {
                 let message = lost.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("\n");
@@ -650,7 +650,7 @@ fn down_then_up(
         return Ok(After::Failed(finding(rev, Some(Direction::Down), "proof", message)));
     }
     let dirty = db.dirty(&[&level.up, &down])?;
-    let now = fingerprint::tables(db.conn.get(), &dirty, db.read)?;
+    let now = fingerprint::tables(db.conn.get(), &db.cache, &dirty, db.read)?;
     let m = migrator.set().get(&rev).ok_or_else(|| crate::error::Error::Misuse(format!("{rev} is not in the set")))?;
     if let Some(message) = down_kept(m, db, level, &dirty, &now, &mut out.rows_compared) {
         let mut f = finding(rev, Some(Direction::Down), "data", message);
@@ -684,7 +684,7 @@ fn down_then_up(
     if unproven.is_none() {
         // `check_proofs`: the re-up was proven redundant; its result must be the first up's.
         let dirty = db.dirty(&[&level.up, &down, &again])?;
-        let now = fingerprint::tables(db.conn.get(), &dirty, fingerprint::Read::Digest)?;
+        let now = fingerprint::tables(db.conn.get(), &db.cache, &dirty, fingerprint::Read::Digest)?;
         // As the first up left them: seeding came after it.
         let first = |t: &str| level.seeded.get(t).cloned().unwrap_or_else(|| db.tables.get(t).cloned().flatten());
         if let Some(table) = differing(&dirty, &now, first) {

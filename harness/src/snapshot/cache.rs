@@ -214,6 +214,28 @@ impl SchemaCache {
         schema_rows(conn, Some((&rowids, untouched))).map(Some)
     }
 
+    /// The table `table` (lower-cased) as the last read found it: its SQL text and its
+    /// triggers' names (lower-cased) in creation order (their `sqlite_schema` rowids); `None`
+    /// when it found no such table, or has not read yet. SQLite's own tables and the history
+    /// table are not held.
+    pub fn table_catalog(&self, table: &str) -> Option<(&str, Vec<String>)> {
+        let entry = self.entries.get(&entry_key("table", table))?;
+        let mut triggers: Vec<(i64, &str)> = self
+            .by_table
+            .get(table)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| Some((self.entries.get(k)?.rowid, k.strip_prefix("trigger\0")?)))
+            .collect();
+        triggers.sort_unstable();
+        Some((&entry.sql, triggers.into_iter().map(|(_, name)| name.to_string()).collect()))
+    }
+
+    /// True once a read has filled the cache.
+    pub fn is_primed(&self) -> bool {
+        self.primed
+    }
+
     /// Tables (lower-cased) whose definition the last read found added, changed or removed.
     pub fn changed_tables(&self) -> &BTreeSet<String> {
         &self.changed
