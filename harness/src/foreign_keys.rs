@@ -43,15 +43,9 @@ pub fn violations(conn: &Connection) -> Result<Vec<Violation>> {
     rows.take(20).collect::<rusqlite::Result<Vec<_>>>().map_err(fk_error)
 }
 
-/// True when `main` holds a table named `table` (any case). `PRAGMA table_list` (SQLite 3.37 and
-/// later; an older one ignores a PRAGMA it does not know) looks the name up in the connection's
-/// schema, where the query scans `sqlite_schema`.
+/// True when `main` holds a table named `table` (any case). (Not `PRAGMA table_list`: it first
+/// works out the columns of every view, preparing each, which costs more than this scan.)
 fn table_exists(conn: &Connection, table: &str) -> Result<bool> {
-    if rusqlite::version_number() >= 3_037_000 {
-        let kinds = crate::pragma::list(conn, Some("main"), "table_list", table, |r| r.get::<_, String>(2));
-        // `table`, `virtual` or `shadow` (all of type `table` in `sqlite_schema`), not `view`.
-        return kinds.map(|kinds| kinds.iter().any(|k| k != "view")).map_err(fk_error);
-    }
     conn.prepare_cached("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE")
         .and_then(|mut stmt| stmt.query_row([table], |r| r.get::<_, i64>(0)))
         .map(|n| n > 0)

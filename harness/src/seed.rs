@@ -99,27 +99,40 @@ pub fn seed(conn: &Connection, tables: &[String], rows: usize, seed: u64) -> Res
     Ok(out)
 }
 
-/// `table`, `virtual`, `shadow` or `view` for a name in `main`, as `PRAGMA table_list` says
-/// (before SQLite 3.37, which lacks it: the catalog's type, with `CREATE VIRTUAL` told apart).
+/// `table`, `virtual`, `shadow` or `view` for a name in `main`: the catalog's type, with
+/// `CREATE VIRTUAL` told apart. Shadow tables belong to virtual tables, so only while `main`
+/// holds one does `PRAGMA table_list` (SQLite 3.37 and later) say which tables are shadow
+/// tables: it first works out the columns of every view, preparing each, which is too costly to
+/// pay for every table seeded.
 fn kind(conn: &Connection, table: &str) -> Result<Option<String>> {
-    // The PRAGMA, not its table-valued function (see `pragma`); it matches names as `lower`
-    // does, ASCII letters only. An older SQLite ignores a PRAGMA it does not know, so the
-    // version decides.
-    if rusqlite::version_number() >= 3_037_000 {
-        let listed = crate::pragma::list(conn, Some("main"), "table_list", table, |r| r.get::<_, String>(2));
-        return listed.map(|kinds| kinds.into_iter().next()).map_err(ctx(table));
-    }
     let row = conn
         .prepare_cached("SELECT type, coalesce(sql, '') FROM main.sqlite_schema WHERE lower(name) = ?1")
         .and_then(|mut s| s.query_row([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))));
-    match row {
-        Ok((kind, sql)) => {
-            let tokens = retort_build::sql::tokenize(&sql);
-            Ok(Some(if tokens.get(1).is_some_and(|t| t.is("VIRTUAL")) { "virtual".into() } else { kind }))
-        }
-        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-        Err(e) => Err(ctx(table)(e)),
+    let (kind, sql) = match row {
+        Ok(row) => row,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(ctx(table)(e)),
+    };
+    if retort_build::sql::tokenize(&sql).get(1).is_some_and(|t| t.is("VIRTUAL")) {
+        return Ok(Some("virtual".into()));
     }
+    if kind != "table" || rusqlite::version_number() < 3_037_000 {
+        return Ok(Some(kind));
+    }
+    // SQLite writes a virtual table's text as `CREATE VIRTUAL TABLE …` whatever was typed.
+    let virtual_tables: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND substr(sql, 1, 21) = 'CREATE VIRTUAL TABLE '",
+        )
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(ctx(table))?;
+    if virtual_tables == 0 {
+        return Ok(Some(kind));
+    }
+    // The PRAGMA, not its table-valued function (see `pragma`); it matches names as `lower`
+    // does, ASCII letters only.
+    let listed = crate::pragma::list(conn, Some("main"), "table_list", table, |r| r.get::<_, String>(2));
+    listed.map(|kinds| kinds.into_iter().next().or(Some(kind))).map_err(ctx(table))
 }
 
 fn columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
@@ -503,13 +516,16 @@ mod tests {
              CREATE VIRTUAL TABLE f USING fts5(body);",
         )
         .unwrap();
-        let names: Vec<String> = ["odd", "orphan", "full", "f"].map(String::from).into();
+        // `f_content` is one of the virtual table's shadow tables, empty and seedable as a
+        // table, which only `PRAGMA table_list` tells apart.
+        let names: Vec<String> = ["odd", "orphan", "full", "f", "f_content"].map(String::from).into();
         let out = seed(&conn, &names, 3, 1).unwrap();
         let not: Vec<&str> = out.not_covered.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(not, ["f", "odd", "orphan"], "{out:?}");
         assert!(out.not_covered[1].1.contains("CHECK constraint failed"), "{out:?}");
         assert!(out.not_covered[2].1.contains("missing"), "{out:?}");
         assert_eq!((count(&conn, "odd"), count(&conn, "orphan"), count(&conn, "full")), (0, 0, 1));
+        assert_eq!(count(&conn, "f_content"), 0, "a shadow table is the module's, not seeded");
         assert!(out.tables.is_empty(), "a table with rows is left as it is");
     }
 }
