@@ -298,9 +298,8 @@ impl Walker<'_> {
         let mut applied: BTreeSet<RevisionId> = order[..k].iter().copied().collect();
         // The history as recorded must be the stored state's revisions; after every move, the
         // set the graph says (each move is planned from the set before it, as `upgrade` and
-        // `downgrade` plan from the history they read).
-        // (Only base has no history table; a move from it that runs SQL is an upgrade, which
-        // creates one.)
+        // `downgrade` plan from the history they read). Only base has no history table, and a
+        // move from it that runs SQL is an upgrade, which creates one.
         let recorded = |conn: &Connection| crate::history::recorded(conn).map_err(|e| e.to_string());
         let start =
             if crate::history::exists(&conn).map_err(|e| e.to_string())? { recorded(&conn)? } else { BTreeSet::new() };
