@@ -68,7 +68,7 @@ impl Default for Options {
     }
 }
 
-/// How many threads the harness may use: with two, the lower two thirds of the round trip's
+/// How many threads the harness may use: with two, the lower three quarters of the round trip's
 /// levels are reverted on a second in-memory database, opened from the image at the split, and
 /// the random walks are shared between two runners.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

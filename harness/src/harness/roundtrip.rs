@@ -360,11 +360,13 @@ pub(super) fn run(
     let mut levels: Vec<Level> = Vec::new();
     let (mut below_schema, mut below) = (base_schema.clone(), base.clone());
     // With two threads, the lower levels' down pass starts on a second database as soon as the
-    // up pass has passed them; the main thread goes on up, then reverts the rest. Two thirds of
-    // the levels are below the split: the second thread's downs then end about when the main
-    // thread's do.
+    // up pass has passed them; the main thread goes on up, then reverts the rest. Three quarters
+    // of the levels are below the split: an up level costs about two down levels (seeding,
+    // fingerprints, images), so the second thread's downs then end about when the main thread's
+    // do (`cargo xtask bench`, "walks 0": at N = 1000, 0.68 of the floor against 0.76 with two
+    // thirds below; at N = 100, 1.11 to 1.18 against 1.29).
     let two = options.threads.two();
-    let split_at = (two && set.order().len() >= SPLIT_FROM).then(|| set.order().len() * 2 / 3);
+    let split_at = (two && set.order().len() >= SPLIT_FROM).then(|| set.order().len() * 3 / 4);
     let (high, low) = std::thread::scope(|scope| -> crate::error::Result<(Down, Down)> {
         let mut low: Option<std::thread::ScopedJoinHandle<'_, crate::error::Result<Down>>> = None;
         // The up pass.
