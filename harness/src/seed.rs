@@ -57,14 +57,19 @@ fn ctx(table: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
 pub fn seed(conn: &Connection, tables: &[String], rows: usize, seed: u64) -> Result<Seeded> {
     let mut out = Seeded::default();
     let mut keys: BTreeMap<String, Vec<ForeignKey>> = BTreeMap::new();
+    // Each table's text, read with its kind.
+    let mut texts: BTreeMap<String, String> = BTreeMap::new();
     let mut todo = Vec::new();
+    let shadows = shadows_possible(conn)?;
     for table in tables {
         if table.starts_with("sqlite_") {
             continue;
         }
-        match kind(conn, table)? {
-            Some(k) if k == "table" => {}
-            Some(k) if k == "virtual" => {
+        match kind(conn, table, shadows)? {
+            Some((k, sql)) if k == "table" => {
+                texts.insert(table.clone(), sql);
+            }
+            Some((k, _)) if k == "virtual" => {
                 out.not_covered.push((table.clone(), "a virtual table: its module decides what it holds".into()));
                 continue;
             }
@@ -90,7 +95,7 @@ pub fn seed(conn: &Connection, tables: &[String], rows: usize, seed: u64) -> Res
             })
             .unwrap_or(0);
         let table = todo.remove(ready);
-        match seed_table(conn, &table, &keys[&table], rows, seed)? {
+        match seed_table(conn, &table, &texts[&table], &keys[&table], rows, seed)? {
             Ok(n) => out.tables.push((table.clone(), n)),
             Err(why) => out.not_covered.push((table.clone(), why)),
         }
@@ -99,14 +104,30 @@ pub fn seed(conn: &Connection, tables: &[String], rows: usize, seed: u64) -> Res
     Ok(out)
 }
 
-/// `table`, `virtual`, `shadow` or `view` for a name in `main`: the catalog's type, with
-/// `CREATE VIRTUAL` told apart. Shadow tables belong to virtual tables, so only while `main`
-/// holds one does `PRAGMA table_list` (SQLite 3.37 and later) say which tables are shadow
-/// tables: it first works out the columns of every view, preparing each, which is too costly to
-/// pay for every table seeded.
-fn kind(conn: &Connection, table: &str) -> Result<Option<String>> {
+/// True when `main` may hold shadow tables: SQLite 3.37 or later (older ones cannot tell) and a
+/// virtual table in `main` (shadow tables belong to one). SQLite writes a virtual table's text as
+/// `CREATE VIRTUAL TABLE …` whatever was typed.
+fn shadows_possible(conn: &Connection) -> Result<bool> {
+    if rusqlite::version_number() < 3_037_000 {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND substr(sql, 1, 21) = 'CREATE VIRTUAL TABLE '",
+    )
+    .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+    .map(|n| n > 0)
+    .map_err(Error::sqlite("cannot read the schema (sqlite_schema)"))
+}
+
+/// `table`, `virtual`, `shadow` or `view` for a name in `main`, with its text: the catalog's
+/// type, with `CREATE VIRTUAL` told apart. Only where `shadows` (`shadows_possible`) does
+/// `PRAGMA table_list` say which tables are shadow tables: it first works out the columns of
+/// every view, preparing each, which is too costly to pay for every table seeded.
+fn kind(conn: &Connection, table: &str, shadows: bool) -> Result<Option<(String, String)>> {
     let row = conn
-        .prepare_cached("SELECT type, coalesce(sql, '') FROM main.sqlite_schema WHERE lower(name) = ?1")
+        .prepare_cached(
+            "SELECT type, coalesce(sql, '') FROM main.sqlite_schema WHERE type IN ('table', 'view') AND lower(name) = ?1",
+        )
         .and_then(|mut s| s.query_row([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))));
     let (kind, sql) = match row {
         Ok(row) => row,
@@ -114,25 +135,16 @@ fn kind(conn: &Connection, table: &str) -> Result<Option<String>> {
         Err(e) => return Err(ctx(table)(e)),
     };
     if retort_build::sql::tokenize(&sql).get(1).is_some_and(|t| t.is("VIRTUAL")) {
-        return Ok(Some("virtual".into()));
+        return Ok(Some(("virtual".into(), sql)));
     }
-    if kind != "table" || rusqlite::version_number() < 3_037_000 {
-        return Ok(Some(kind));
-    }
-    // SQLite writes a virtual table's text as `CREATE VIRTUAL TABLE …` whatever was typed.
-    let virtual_tables: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND substr(sql, 1, 21) = 'CREATE VIRTUAL TABLE '",
-        )
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
-        .map_err(ctx(table))?;
-    if virtual_tables == 0 {
-        return Ok(Some(kind));
+    if kind != "table" || !shadows {
+        return Ok(Some((kind, sql)));
     }
     // The PRAGMA, not its table-valued function (see `pragma`); it matches names as `lower`
     // does, ASCII letters only.
     let listed = crate::pragma::list(conn, Some("main"), "table_list", table, |r| r.get::<_, String>(2));
-    listed.map(|kinds| kinds.into_iter().next().or(Some(kind))).map_err(ctx(table))
+    let listed = listed.map_err(ctx(table))?.into_iter().next();
+    Ok(Some((listed.unwrap_or(kind), sql)))
 }
 
 fn columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
@@ -166,18 +178,11 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
         .collect())
 }
 
-/// The literals written in the table's definition (its CHECKs' `IN` lists and bounds): values a
-/// constraint is likely to accept.
-fn literals(conn: &Connection, table: &str) -> Result<(Vec<Value>, Vec<Value>)> {
-    let sql: String = conn
-        .query_row(
-            "SELECT coalesce(sql, '') FROM main.sqlite_schema WHERE type = 'table' AND lower(name) = ?1",
-            [table],
-            |r| r.get(0),
-        )
-        .map_err(ctx(table))?;
+/// The literals written in the table's definition `sql` (its CHECKs' `IN` lists and bounds):
+/// values a constraint is likely to accept.
+fn literals(sql: &str) -> (Vec<Value>, Vec<Value>) {
     let (mut texts, mut numbers) = (Vec::new(), Vec::new());
-    for token in retort_build::sql::tokenize(&sql) {
+    for token in retort_build::sql::tokenize(sql) {
         let t = token.text.as_str();
         if let Some(inner) = t.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
             let v = Value::Text(inner.replace("''", "'"));
@@ -194,7 +199,7 @@ fn literals(conn: &Connection, table: &str) -> Result<(Vec<Value>, Vec<Value>)> 
             numbers.push(Value::Real(f));
         }
     }
-    Ok((texts, numbers))
+    (texts, numbers)
 }
 
 /// SQLite's type affinity of a declared type (the rules of §3.1 of its datatype page).
@@ -286,6 +291,7 @@ fn candidates(col: &Column, table: &str, i: usize, seed: u64, lits: &(Vec<Value>
 fn seed_table(
     conn: &Connection,
     table: &str,
+    sql: &str,
     keys: &[ForeignKey],
     rows: usize,
     seed: u64,
@@ -294,7 +300,7 @@ fn seed_table(
     if cols.is_empty() {
         return Ok(Err("no column a row can be given".into()));
     }
-    let lits = literals(conn, table)?;
+    let lits = literals(sql);
     // The rows each foreign key may point at: (column values), parents' rows as they are now.
     let mut parents: Vec<Vec<Vec<Value>>> = Vec::new();
     for key in keys {
