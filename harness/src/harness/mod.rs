@@ -68,9 +68,9 @@ impl Default for Options {
     }
 }
 
-/// How many threads the harness may use: with two, the lower three quarters of the round trip's
-/// levels are reverted on a second in-memory database, opened from the image at the split, and
-/// the random walks are shared between two runners.
+/// How many threads the harness may use: with two, the round trip's levels are reverted in
+/// chunks on a second in-memory database, each opened from the image after the chunk's top
+/// level, while the up pass goes on, and the random walks are shared between two runners.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Threads {
     /// One.
@@ -182,7 +182,7 @@ pub struct Outcome {
     pub kept_dir: Option<PathBuf>,
     /// Re-ups the round trip skipped because they were proven redundant.
     pub reups_proven: usize,
-    /// Re-ups it ran, with the reason no proof held.
+    /// Re-ups it ran, with the reason no proof held, in topological order.
     pub reups_run: Vec<(RevisionId, &'static str)>,
     /// What the walks covered (all zero when they had nothing to add or did not run).
     pub walk_states: usize,

@@ -359,16 +359,26 @@ pub(super) fn run(
     // The levels the main thread reverts, and the state below the first of them.
     let mut levels: Vec<Level> = Vec::new();
     let (mut below_schema, mut below) = (base_schema.clone(), base.clone());
-    // With two threads, the lower levels' down pass starts on a second database as soon as the
-    // up pass has passed them; the main thread goes on up, then reverts the rest. Three quarters
-    // of the levels are below the split: an up level costs about two down levels (seeding,
-    // fingerprints, images), so the second thread's downs then end about when the main thread's
-    // do (`cargo xtask bench`, "walks 0": at N = 1000, 0.68 of the floor against 0.76 with two
-    // thirds below; at N = 100, 1.11 to 1.18 against 1.29).
-    let two = options.threads.two();
-    let split_at = (two && set.order().len() >= SPLIT_FROM).then(|| set.order().len() * 3 / 4);
-    let (high, low) = std::thread::scope(|scope| -> crate::error::Result<(Down, Down)> {
-        let mut low: Option<std::thread::ScopedJoinHandle<'_, crate::error::Result<Down>>> = None;
+    // With two threads, the up pass hands its levels over in chunks as it goes: a second
+    // thread reverts each chunk on a database of its own, opened from the image after the
+    // chunk's top level, while the up pass goes on. The main thread keeps the last levels, reverts
+    // them on its own database, then takes chunks the second thread has not started.
+    let chunk = (options.threads.two() && set.order().len() >= SPLIT_FROM).then(|| chunk_size(set.order().len()));
+    let queue = Queue::default();
+    let pass = Pass {
+        set,
+        migrator: &migrator,
+        scratch,
+        kept: Arc::clone(&db.kept),
+        settings: db.settings.clone(),
+        read: db.read,
+        check_proofs: options.check_proofs,
+    };
+    let (mut head_schema, mut all_shown, mut rows_compared) = (String::new(), true, 0);
+    let at_head = std::thread::scope(|scope| -> crate::error::Result<Image> {
+        // However the main thread leaves, the second thread finds the queue closed and ends.
+        let _discard = Discard(&queue);
+        let second = chunk.map(|_| scope.spawn(|| pass.drain(&queue, Take::Oldest)));
         // The up pass.
         for (index, rev) in set.order().iter().enumerate() {
             let m = set
@@ -435,9 +445,6 @@ pub(super) fn run(
                 prefixes.insert(index + 1, Prefix { schema: schema.clone(), image: image.clone(), cache });
             }
             let header_before = std::mem::replace(&mut header, header_after.clone());
-            let hand_over =
-                low.is_none() && split_at.is_some_and(|at| index + 1 >= at) && index + 1 < set.order().len();
-            let top = hand_over.then(|| (schema.clone(), image.clone()));
             levels.push(Level {
                 rev: *rev,
                 schema,
@@ -450,49 +457,52 @@ pub(super) fn run(
                 seeded,
                 up_lost,
             });
-            if let Some((schema, image)) = top {
-                // Hand the levels so far to the second thread, with the state after them.
-                let mine = std::mem::take(&mut levels);
-                let (cache, tables, kept, settings, read) =
-                    (db.cache.clone(), db.tables.clone(), Arc::clone(&db.kept), db.settings.clone(), db.read);
-                let (migrator, base_schema, base, scratch) = (&migrator, &base_schema, &base, scratch.to_path_buf());
-                let (check_proofs, start) = (options.check_proofs, image.clone());
-                low = Some(scope.spawn(move || {
-                    let conn = Watched::new(start.open()?)?;
-                    let db = Db { conn, scratch, cache, tables, kept, settings, read, tracked: true };
-                    let pass = DownPass { set, migrator, levels: &mine, below: (base_schema, base), check_proofs };
-                    pass.run(db)
-                }));
-                (below_schema, below) = (schema, image);
+            // Hand the levels so far over while at least a chunk's worth of ups is still to come.
+            if chunk.is_some_and(|c| levels.len() >= c && set.order().len() - (index + 1) >= c) {
+                let top = levels.last().map(|l| (l.schema.clone(), l.image.clone()));
+                if let Some((schema, image)) = top {
+                    let handed = Chunk {
+                        levels: std::mem::take(&mut levels),
+                        below: (
+                            std::mem::replace(&mut below_schema, schema),
+                            std::mem::replace(&mut below, image.clone()),
+                        ),
+                        top: (image, db.cache.clone(), db.tables.clone()),
+                    };
+                    queue.push(handed);
+                }
             }
         }
-        let pass = DownPass {
-            set,
-            migrator: &migrator,
-            levels: &levels,
-            below: (&below_schema, &below),
-            check_proofs: options.check_proofs,
-        };
-        let high = pass.run(db)?;
-        let low = match low {
-            Some(handle) => handle.join().unwrap_or_else(|_| {
+        queue.close();
+        let at_head = levels.last().map_or(below.clone(), |l| l.image.clone());
+        head_schema = levels.last().map_or(&below_schema, |l| &l.schema).to_string();
+        // The main thread's own levels, on its own database, then the chunks the second
+        // thread has not started.
+        let mut done = vec![pass.down(db, &levels, (&below_schema, &below))?];
+        done.extend(pass.drain(&queue, Take::Newest)?);
+        if let Some(handle) = second {
+            let theirs = handle.join().unwrap_or_else(|_| {
                 Err(crate::error::Error::Misuse("the down pass's second thread panicked".into()))
-            })?,
-            None => Down::default(),
-        };
-        Ok((high, low))
+            })?;
+            done.extend(theirs);
+        }
+        for down in done {
+            all_shown &= down.all_shown;
+            for (rev, f) in down.findings {
+                findings.entry(rev).or_default().push(f);
+            }
+            rows_compared += down.rows_compared;
+            proofs.proven += down.proofs.proven;
+            proofs.run.extend(down.proofs.run);
+        }
+        Ok(at_head)
     })?;
-    let at_head = levels.last().map_or(below.clone(), |l| l.image.clone());
-    let head_schema = levels.last().map_or(&below_schema, |l| &l.schema).to_string();
-    let all_shown = high.all_shown && low.all_shown;
-    for (rev, f) in high.findings.into_iter().chain(low.findings) {
-        findings.entry(rev).or_default().push(f);
-    }
+    // In topological order, however the passes were shared out.
+    let position: std::collections::HashMap<&RevisionId, usize> = set.order().iter().zip(0..).collect();
+    proofs.run.sort_by_key(|(rev, _)| position.get(rev).copied());
     if let Some(data) = data.as_mut() {
-        data.coverage.rows_compared += high.rows_compared + low.rows_compared;
+        data.coverage.rows_compared += rows_compared;
     }
-    proofs.proven += high.proofs.proven + low.proofs.proven;
-    proofs.run.extend(high.proofs.run.into_iter().chain(low.proofs.run));
     // Report in topological order, one line per revision.
     for rev in set.order() {
         match findings.remove(rev) {
@@ -514,6 +524,129 @@ pub(super) fn run(
     let head_to_base_shown = all_shown && failed.is_empty() && !changes.is_empty();
     let data = data.map(|d| d.coverage);
     Ok(RoundTrip { at_head, changes, head_schema, failed, prefixes, proofs, head_to_base_shown, data })
+}
+
+/// How many levels the up pass hands over at a time: enough that opening the chunk's database
+/// costs little against reverting it, few enough that the main thread, done with its ups,
+/// finds chunks left to share.
+fn chunk_size(revisions: usize) -> usize {
+    (revisions / 16).max(8)
+}
+
+/// Levels handed over to be reverted on a database of their own.
+struct Chunk {
+    levels: Vec<Level>,
+    /// The state before the first level's up: its schema and image.
+    below: (Schema, Image),
+    /// The state after the last level's up: its image, and the schema cache and fingerprints
+    /// as they were in it.
+    top: (Image, SchemaCache, fingerprint::Tables),
+}
+
+/// Which chunk a thread takes from the queue.
+#[derive(Clone, Copy)]
+enum Take {
+    /// The lowest: the second thread, which waits for chunks until the queue is closed.
+    Oldest,
+    /// The highest: the main thread, once the queue is closed.
+    Newest,
+}
+
+/// The chunks handed over and not yet taken, lowest first.
+#[derive(Default)]
+struct Queue {
+    state: std::sync::Mutex<QueueState>,
+    ready: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    chunks: std::collections::VecDeque<Chunk>,
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, chunk: Chunk) {
+        self.lock().chunks.push_back(chunk);
+        self.ready.notify_one();
+    }
+
+    /// No chunk comes after this.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+
+    /// The next chunk to revert, or `None` once the queue is closed and empty.
+    fn next(&self, take: Take) -> Option<Chunk> {
+        let mut state = self.lock();
+        loop {
+            let next = match take {
+                Take::Oldest => state.chunks.pop_front(),
+                Take::Newest => state.chunks.pop_back(),
+            };
+            if next.is_some() || state.closed {
+                return next;
+            }
+            state = self.ready.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+/// Closes the queue and drops what is left in it when the main thread leaves the round trip,
+/// by an error too (on the way through, the queue is empty by then).
+struct Discard<'a>(&'a Queue);
+
+impl Drop for Discard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.closed = true;
+        state.chunks.clear();
+        self.0.ready.notify_all();
+    }
+}
+
+/// What every down pass of a run shares.
+struct Pass<'a> {
+    set: &'a MigrationSet,
+    migrator: &'a Migrator,
+    scratch: &'a Path,
+    kept: Arc<AtomicUsize>,
+    settings: Settings,
+    read: fingerprint::Read,
+    check_proofs: bool,
+}
+
+impl Pass<'_> {
+    /// Reverts `levels` on `db` (see [`DownPass::run`]); `below` is the state before the first.
+    fn down(&self, db: Db, levels: &[Level], below: (&Schema, &Image)) -> crate::error::Result<Down> {
+        let pass = DownPass { set: self.set, migrator: self.migrator, levels, below, check_proofs: self.check_proofs };
+        pass.run(db)
+    }
+
+    /// Reverts the chunks `queue` gives, each on a database opened from its top image.
+    fn drain(&self, queue: &Queue, take: Take) -> crate::error::Result<Vec<Down>> {
+        let mut done = Vec::new();
+        while let Some(chunk) = queue.next(take) {
+            let (image, cache, tables) = chunk.top;
+            let db = Db {
+                conn: Watched::new(image.open()?)?,
+                scratch: self.scratch.to_path_buf(),
+                cache,
+                tables,
+                kept: Arc::clone(&self.kept),
+                settings: self.settings.clone(),
+                read: self.read,
+                tracked: true,
+            };
+            done.push(self.down(db, &chunk.levels, (&chunk.below.0, &chunk.below.1))?);
+        }
+        Ok(done)
+    }
 }
 
 /// The down pass over some of the levels, sharing the up pass's records.
