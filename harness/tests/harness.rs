@@ -374,8 +374,9 @@ fn two_threads_find_what_one_finds() {
         assert_eq!(two.head_schema, one.head_schema, "{name}");
         assert_eq!(two_notes, one_notes, "{name}");
         if name == "wrong" {
-            // Wrong downs in the levels the main thread keeps (the last 8 of 96) and in several
-            // of the chunks of 8 handed to the second thread, each found on its own revision.
+            // Wrong downs in several of the chunks of 8 handed to the second thread and in the
+            // last 8 levels of 96 (smaller chunks, then the two the main thread keeps), each
+            // found on its own revision.
             let order: Vec<String> = set.order().iter().map(ToString::to_string).collect();
             let at = |f: &Finding| f.revision.and_then(|r| order.iter().position(|o| *o == r.to_string()));
             let positions: Vec<usize> = two.failed.iter().filter_map(at).collect();

@@ -75,12 +75,12 @@ impl Default for Options {
 pub enum Threads {
     /// One.
     One,
-    /// Two when it pays: on chains of 64 revisions or more, with two cores, and with SQLite's
+    /// Two when it pays: on chains of 16 revisions or more, with two cores, and with SQLite's
     /// allocation statistics off (see [`crate::disable_allocation_statistics`]; with them on,
     /// every allocation takes one process-wide mutex and two threads are slower than one).
     #[default]
     Available,
-    /// Two on chains of 64 revisions or more, whatever the machine (for tests).
+    /// Two on chains of 16 revisions or more, whatever the machine (for tests).
     Two,
 }
 

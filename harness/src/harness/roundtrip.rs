@@ -69,9 +69,9 @@ fn rule_violations(m: &Migration, touched: &[Access]) -> Vec<String> {
 /// How many failing databases one run writes out (each is a full copy).
 const KEEP_AT_MOST: usize = 20;
 
-/// From how many revisions the down pass uses a second thread (below it, opening a second
-/// database costs more than it saves; `Threads` documents the figure).
-const SPLIT_FROM: usize = 64;
+/// From how many revisions the down pass uses a second thread (`cargo xtask bench --n 8,12,16,20`,
+/// "walks 0" against "walks 0, 1 thread": the same at 8 and 12, 0.88 of it at 16, 0.83 at 20).
+const SPLIT_FROM: usize = 16;
 
 /// The round-trip database and what Retort knows of its state.
 struct Db {
@@ -457,8 +457,10 @@ pub(super) fn run(
                 seeded,
                 up_lost,
             });
-            // Hand the levels so far over while at least a chunk's worth of ups is still to come.
-            if chunk.is_some_and(|c| levels.len() >= c && set.order().len() - (index + 1) >= c) {
+            // Hand the levels so far over, a chunk at a time, in smaller chunks towards the
+            // end (half the ups still to come), so that the main thread keeps few levels.
+            let to_come = set.order().len() - (index + 1);
+            if chunk.is_some_and(|c| to_come > 0 && levels.len() >= c.min((to_come / 2).max(2))) {
                 let top = levels.last().map(|l| (l.schema.clone(), l.image.clone()));
                 if let Some((schema, image)) = top {
                     let handed = Chunk {
