@@ -90,9 +90,7 @@ pub fn mismatches_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Mis
             _ => {}
         }
     }
-    for parent in &parents {
-        children.extend(referencing(conn, parent)?);
-    }
+    children.extend(referencing(conn, &parents)?);
     let mut out = Vec::new();
     for child in &children {
         // A table that no longer exists has no keys.
@@ -101,38 +99,52 @@ pub fn mismatches_after(conn: &Connection, touched: &[Access]) -> Result<Vec<Mis
     Ok(out)
 }
 
-/// The tables with a foreign key to `parent`. A table that references it names it in its text
-/// after `REFERENCES` (SQLite rewrites the text when a table is renamed), so only the tables
-/// whose text holds the name are read, and their text is tokenized rather than their keys
-/// listed; a name holding a quote character may be written escaped, so then every table's
-/// keys are listed.
-fn referencing(conn: &Connection, parent: &str) -> Result<Vec<String>> {
-    if parent.contains(['"', '\'', '`', '[', ']']) {
+/// The tables with a foreign key to any of `parents`, in one pass over `main`'s tables. A table
+/// that references a parent names it in its text after `REFERENCES` (SQLite rewrites the text
+/// when a table is renamed), so only the texts that hold a parent's name (ASCII case folded, as
+/// SQLite folds names) are tokenized; a name holding a quote character may be written escaped,
+/// so for such a parent every table's keys are listed instead.
+fn referencing(conn: &Connection, parents: &BTreeSet<String>) -> Result<BTreeSet<String>> {
+    let mut found = BTreeSet::new();
+    let (quoted, plain): (Vec<&String>, Vec<&String>) =
+        parents.iter().partition(|p| p.contains(['"', '\'', '`', '[', ']']));
+    for parent in quoted {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
                  WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE",
             )
             .map_err(fk_error)?;
-        return stmt.query_map([parent], |r| r.get(0)).and_then(Iterator::collect).map_err(fk_error);
+        let names: Vec<String> =
+            stmt.query_map([parent], |r| r.get(0)).and_then(Iterator::collect).map_err(fk_error)?;
+        found.extend(names);
     }
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT name, sql FROM main.sqlite_schema WHERE type = 'table' AND instr(lower(sql), lower(?1)) > 0",
-        )
-        .map_err(fk_error)?;
-    let candidates: Vec<(String, String)> =
-        stmt.query_map([parent], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(fk_error)?;
-    Ok(candidates
-        .into_iter()
-        .filter(|(_, sql)| {
-            let tokens = retort_build::sql::tokenize(sql);
-            tokens
-                .windows(2)
-                .any(|w| w[0].is("REFERENCES") && w[1].name().is_some_and(|name| name.eq_ignore_ascii_case(parent)))
-        })
-        .map(|(name, _)| name)
-        .collect())
+    if plain.is_empty() {
+        return Ok(found);
+    }
+    let mut stmt =
+        conn.prepare_cached("SELECT name, sql FROM main.sqlite_schema WHERE type = 'table'").map_err(fk_error)?;
+    let mut rows = stmt.query([]).map_err(fk_error)?;
+    while let Some(row) = rows.next().map_err(fk_error)? {
+        let sql =
+            row.get_ref(1).map_err(fk_error)?.as_bytes_or_null().map_err(|e| fk_error(e.into()))?.unwrap_or_default();
+        if !plain.iter().any(|p| holds_ignoring_ascii_case(sql, p.as_bytes())) {
+            continue;
+        }
+        let tokens = retort_build::sql::tokenize(&String::from_utf8_lossy(sql));
+        let refers = tokens.windows(2).any(|w| {
+            w[0].is("REFERENCES") && w[1].name().is_some_and(|name| plain.iter().any(|p| name.eq_ignore_ascii_case(p)))
+        });
+        if refers {
+            found.insert(row.get(0).map_err(fk_error)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Whether `haystack` holds `needle`, ASCII letters compared in either case.
+fn holds_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Every key of the database that cannot work (for `verify`).
@@ -283,6 +295,31 @@ mod tests {
         ] {
             assert_eq!(check(schema), Vec::<String>::new(), "{schema}");
         }
+    }
+
+    #[test]
+    fn one_step_that_drops_indexes_of_several_parents_finds_every_child() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE Parent (a); CREATE UNIQUE INDEX pa ON Parent (a); \
+             CREATE TABLE \"q'2\" (b); CREATE UNIQUE INDEX qb ON \"q'2\" (b); \
+             CREATE TABLE parental (c); CREATE UNIQUE INDEX rc ON parental (c); \
+             CREATE TABLE c1 (x REFERENCES PARENT(a)); CREATE TABLE c2 (y REFERENCES \"q'2\"(b)); \
+             CREATE TABLE c3 (z REFERENCES parental(c)); \
+             DROP INDEX pa; DROP INDEX qb; DROP INDEX rc;",
+        )
+        .unwrap();
+        // `parental` holds `parent`, and c3's text holds both: only the key to `parent` counts.
+        let touched =
+            ["parent", "q'2"].map(|t| Access { kind: AccessKind::DropIndex, table: t.to_string(), trigger: None });
+        let found: Vec<String> = mismatches_after(&conn, &touched).unwrap().iter().map(|m| m.child.clone()).collect();
+        assert_eq!(found, ["c1", "c2"]);
+        assert!(holds_ignoring_ascii_case(b"CREATE TABLE c (x REFERENCES PaReNt)", b"parent"));
+        assert!(!holds_ignoring_ascii_case(b"CREATE TABLE c (x)", b"parent"));
+        assert!(
+            !holds_ignoring_ascii_case("PARENT\u{e9}".as_bytes(), "parent\u{c9}".as_bytes()),
+            "ASCII only, as SQLite"
+        );
     }
 
     #[test]
