@@ -309,7 +309,7 @@ pub(super) struct RoundTrip {
     pub data: Option<super::DataCoverage>,
 }
 
-/// The round trip in two passes over one in-memory database.
+/// The round trip in two passes over an in-memory database.
 ///
 /// The up pass applies every revision in topological order, keeping the state after each (its
 /// schema, fingerprints and a page-sharing image). The down pass then reverts them from head,
@@ -318,6 +318,8 @@ pub(super) struct RoundTrip {
 /// running the up again would start from the same state as the first up and so give the same
 /// result: it is skipped. Otherwise it runs and must give the first up's schema. After any
 /// failure the pass goes on from the stored image of the state it needs; nothing is replayed.
+/// With two threads, chunks of levels are reverted on databases of their own, each opened from
+/// the image after the chunk's top level, while the up pass goes on.
 pub(super) fn run(
     set: &MigrationSet,
     scratch: &Path,
