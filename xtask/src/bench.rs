@@ -119,6 +119,25 @@ pub fn run(flags: &BenchFlags) -> anyhow::Result<()> {
             );
         }
     }
+    // Where the ratio to the floor comes from, one thread and no walks: a share of the floor
+    // (the migration SQL) and a cost per migration that does not grow with the schema
+    // (Retort's own statements), fitted over the chain lengths measured.
+    let points: Vec<(usize, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.figure == "walks 0, 1 thread" && !r.floor.is_empty())
+        .map(|r| {
+            let floor = median(&r.floor).as_secs_f64();
+            let per_migration_us = floor * 1e6 / r.n.max(1) as f64;
+            (r.n, per_migration_us, median(&r.samples).as_secs_f64() / floor.max(f64::MIN_POSITIVE))
+        })
+        .collect();
+    if let Some((share, fixed_us)) = fit_share_and_fixed(&points.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>()) {
+        let ns: Vec<String> = points.iter().map(|p| p.0.to_string()).collect();
+        println!(
+            "walks 0, 1 thread, fitted over N = {}: ratio = {share:.3} + {fixed_us:.0} µs / (floor per migration): the SQL's share of the floor, and Retort's own cost per migration",
+            ns.join(", ")
+        );
+    }
     if let Some(path) = &flags.json {
         std::fs::write(path, json(&rows)).with_context(|| format!("cannot write {}", path.display()))?;
         output::status("Wrote", path.display());
@@ -407,6 +426,20 @@ fn retort_upgrade(set: &MigrationSet, dir: &Path, run: usize) -> anyhow::Result<
     Ok(started.elapsed())
 }
 
+/// Least squares over `(floor per migration in µs, ratio)` points of `ratio = share + fixed /
+/// floor per migration`: `(share, fixed in µs)`, or `None` without two distinct floors.
+fn fit_share_and_fixed(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let xs: Vec<(f64, f64)> = points.iter().filter(|(f, _)| *f > 0.0).map(|(f, r)| (1.0 / f, *r)).collect();
+    let n = xs.len() as f64;
+    let (mx, my) = (xs.iter().map(|p| p.0).sum::<f64>() / n, xs.iter().map(|p| p.1).sum::<f64>() / n);
+    let sxx: f64 = xs.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if xs.len() < 2 || sxx <= f64::EPSILON * mx * mx {
+        return None;
+    }
+    let fixed = xs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx;
+    Some((my - fixed * mx, fixed))
+}
+
 fn print_table(rows: &[Row]) {
     println!(
         "{:<22} {:>6} {:>11} {:>11} {:>11} {:>13} {:>7}",
@@ -464,4 +497,20 @@ fn json(rows: &[Row]) -> String {
         })
         .collect();
     format!("[\n{}\n]\n", items.join(",\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_share_and_fixed;
+
+    #[test]
+    fn the_fit_recovers_a_share_and_a_fixed_cost() {
+        // ratio = 0.9 + 100 µs / floor per migration, at floors of 200, 1400 and 4400 µs.
+        let points: Vec<(f64, f64)> = [200.0, 1400.0, 4400.0].iter().map(|f| (*f, 0.9 + 100.0 / f)).collect();
+        let (share, fixed) = fit_share_and_fixed(&points).unwrap();
+        assert!((share - 0.9).abs() < 1e-9 && (fixed - 100.0).abs() < 1e-6, "{share} {fixed}");
+        assert_eq!(fit_share_and_fixed(&points[..1]), None, "one chain length");
+        assert_eq!(fit_share_and_fixed(&[(300.0, 1.2), (300.0, 1.3)]), None, "one floor");
+        assert_eq!(fit_share_and_fixed(&[]), None);
+    }
 }
