@@ -994,3 +994,28 @@ pub(super) fn head_to_base(
     })();
     Some(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiting_second_thread_ends_when_the_main_thread_leaves_early() {
+        let queue = Arc::new(Queue::default());
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let waiting = Arc::clone(&queue);
+        // Not a scoped thread: were it never to end, the test fails instead of hanging.
+        std::thread::spawn(move || sender.send(waiting.next(Take::Oldest).is_none()));
+        // Most likely waiting by then (the assertion holds either way; it then tests less).
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // The main thread leaves (an error on its way up) without closing the queue itself.
+        drop(Discard(&queue));
+        let ended = receiver.recv_timeout(std::time::Duration::from_secs(60));
+        assert_eq!(ended, Ok(true), "the waiting thread finds the queue closed and empty");
+        // Closed on the normal path: neither thread waits for more.
+        let queue = Queue::default();
+        queue.close();
+        assert!(queue.next(Take::Newest).is_none());
+        assert!(queue.next(Take::Oldest).is_none());
+    }
+}
