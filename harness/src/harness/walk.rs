@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -165,6 +166,7 @@ pub(super) fn run(
     let opened = super::image::memory()
         .and_then(|conn| Settings::of(&conn))
         .map_err(|e| walks_failed(format!("cannot open an in-memory database: {e}")))?;
+    let canonical = Mutex::default();
     let run_share = |index: u32| -> (Result<(), TestError<Walk>>, BTreeSet<Vec<RevisionId>>, usize) {
         let mut seed_bytes = [0u8; 32];
         seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
@@ -177,7 +179,7 @@ pub(super) fn run(
             migrator: Migrator::new(set.clone()),
             opened: &opened,
             prefixes,
-            canonical: RefCell::default(),
+            canonical: &canonical,
             walked: RefCell::default(),
         };
         let coverage = RefCell::new((BTreeSet::new(), 0usize));
@@ -261,8 +263,9 @@ struct Walker<'a> {
     /// The settings every stored image opens with.
     opened: &'a Settings,
     prefixes: &'a BTreeMap<usize, Prefix>,
-    /// Canonical schemas of the states the round trip did not visit, built once each.
-    canonical: RefCell<HashMap<Vec<RevisionId>, Schema>>,
+    /// Canonical schemas of the states the round trip did not visit, built once each, shared
+    /// by the runners (a state's canonical schema is the same whoever builds it).
+    canonical: &'a Mutex<HashMap<Vec<RevisionId>, Schema>>,
     /// Every start state and run of moves already made, with each of its beginnings.
     walked: RefCell<std::collections::HashSet<(usize, Moves)>>,
 }
@@ -415,7 +418,7 @@ impl Walker<'_> {
             return Ok((prefix.schema.clone(), true));
         }
         let key: Vec<RevisionId> = applied.iter().copied().collect();
-        if let Some(schema) = self.canonical.borrow().get(&key) {
+        if let Some(schema) = self.canonical.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return Ok((schema.clone(), false));
         }
         // The longest visited state inside `applied`, plus the rest in topological order.
@@ -431,7 +434,7 @@ impl Walker<'_> {
         report.steps.iter().for_each(|s| footprint.extend(&s.footprint));
         let mut cache = prefix.cache.clone().unwrap_or_default();
         let schema = cache.read_after(&conn, &footprint).map_err(|e| e.to_string())?;
-        self.canonical.borrow_mut().insert(key, schema.clone());
+        self.canonical.lock().unwrap_or_else(PoisonError::into_inner).insert(key, schema.clone());
         Ok((schema, false))
     }
 }
@@ -491,7 +494,7 @@ mod tests {
             migrator: Migrator::new(set.clone()),
             opened: &opened,
             prefixes: &prefixes,
-            canonical: RefCell::default(),
+            canonical: &Mutex::default(),
             walked: RefCell::default(),
         };
         let applied = |tags: &[&str]| tags.iter().map(|t| id(t)).collect::<BTreeSet<_>>();
