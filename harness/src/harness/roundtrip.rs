@@ -614,7 +614,7 @@ impl Drop for Discard<'_> {
     }
 }
 
-/// What every down pass of a run shares.
+/// The down pass: what the parts of it share, whichever thread reverts them.
 struct Pass<'a> {
     set: &'a MigrationSet,
     migrator: &'a Migrator,
@@ -626,76 +626,22 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
-    /// Reverts `levels` on `db` (see [`DownPass::run`]); `below` is the state before the first.
-    fn down(&self, db: Db, levels: &[Level], below: (&Schema, &Image)) -> crate::error::Result<Down> {
-        let pass = DownPass { set: self.set, migrator: self.migrator, levels, below, check_proofs: self.check_proofs };
-        pass.run(db)
-    }
-
-    /// Reverts the chunks `queue` gives, each on a database opened from its top image.
-    fn drain(&self, queue: &Queue, take: Take) -> crate::error::Result<Vec<Down>> {
-        let mut done = Vec::new();
-        while let Some(chunk) = queue.next(take) {
-            let (image, cache, tables) = chunk.top;
-            let db = Db {
-                conn: Watched::new(image.open()?)?,
-                scratch: self.scratch.to_path_buf(),
-                cache,
-                tables,
-                kept: Arc::clone(&self.kept),
-                settings: self.settings.clone(),
-                read: self.read,
-                tracked: true,
-            };
-            done.push(self.down(db, &chunk.levels, (&chunk.below.0, &chunk.below.1))?);
-        }
-        Ok(done)
-    }
-}
-
-/// The down pass over some of the levels, sharing the up pass's records.
-struct DownPass<'a> {
-    set: &'a MigrationSet,
-    migrator: &'a Migrator,
-    levels: &'a [Level],
-    /// The state before the first level's up: its schema and image.
-    below: (&'a Schema, &'a Image),
-    check_proofs: bool,
-}
-
-/// What a down pass found.
-struct Down {
-    findings: Vec<(RevisionId, Finding)>,
-    proofs: Proofs,
-    /// Every down gave the state before its up, so the database was never restored (true of
-    /// a pass over no level).
-    all_shown: bool,
-    /// Rows the data round trip compared after downs.
-    rows_compared: usize,
-}
-
-impl Default for Down {
-    fn default() -> Down {
-        Down { findings: Vec::new(), proofs: Proofs::default(), all_shown: true, rows_compared: 0 }
-    }
-}
-
-impl DownPass<'_> {
-    /// Reverts the levels, highest first, on `db`, which must be in the state after the highest
-    /// one's up. After each level the database is in the state before its up:
-    /// shown by its down, or else restored from that state's image (and the schema cache put
-    /// back with the up pass's record of what the up changed in it).
-    fn run(&self, mut db: Db) -> crate::error::Result<Down> {
+    /// Reverts `levels`, highest first, on `db`, which must be in the state after the highest
+    /// one's up (`below`: the state before the lowest one's, its schema and image). After each
+    /// level the database is in the state before its up: shown by its down, or else restored
+    /// from that state's image (and the schema cache put back with the up pass's record of what
+    /// the up changed in it).
+    fn down(&self, mut db: Db, levels: &[Level], below: (&Schema, &Image)) -> crate::error::Result<Down> {
         let mut out = Down::default();
-        for i in (0..self.levels.len()).rev() {
-            let level = &self.levels[i];
+        for i in (0..levels.len()).rev() {
+            let level = &levels[i];
             let m = self
                 .set
                 .get(&level.rev)
                 .ok_or_else(|| crate::error::Error::Misuse(format!("{} is not in the set", level.rev)))?;
             let (before_schema, before_image) = match i {
-                0 => self.below,
-                _ => (&self.levels[i - 1].schema, &self.levels[i - 1].image),
+                0 => below,
+                _ => (&levels[i - 1].schema, &levels[i - 1].image),
             };
             db.cache.begin_trial();
             let after = if m.irreversible.is_some() {
@@ -732,6 +678,43 @@ impl DownPass<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Reverts the chunks `queue` gives, each on a database opened from its top image.
+    fn drain(&self, queue: &Queue, take: Take) -> crate::error::Result<Vec<Down>> {
+        let mut done = Vec::new();
+        while let Some(chunk) = queue.next(take) {
+            let (image, cache, tables) = chunk.top;
+            let db = Db {
+                conn: Watched::new(image.open()?)?,
+                scratch: self.scratch.to_path_buf(),
+                cache,
+                tables,
+                kept: Arc::clone(&self.kept),
+                settings: self.settings.clone(),
+                read: self.read,
+                tracked: true,
+            };
+            done.push(self.down(db, &chunk.levels, (&chunk.below.0, &chunk.below.1))?);
+        }
+        Ok(done)
+    }
+}
+
+/// What a down pass found.
+struct Down {
+    findings: Vec<(RevisionId, Finding)>,
+    proofs: Proofs,
+    /// Every down gave the state before its up, so the database was never restored (true of
+    /// a pass over no level).
+    all_shown: bool,
+    /// Rows the data round trip compared after downs.
+    rows_compared: usize,
+}
+
+impl Default for Down {
+    fn default() -> Down {
+        Down { findings: Vec::new(), proofs: Proofs::default(), all_shown: true, rows_compared: 0 }
     }
 }
 
